@@ -58,6 +58,8 @@ export interface Account {
   syncIntervalMinutes?: number;
   /** Whether the owner wants re-link pushes (default true). */
   relinkPushes?: boolean;
+  /** When the owner last had a sync queued through the API; the manual-sync rate limit reads it. */
+  lastManualSyncAt?: string;
   /** Moving average of new or changed transactions per sync, for the adaptive frequency. */
   activityScore?: number;
   createdAt: string;
