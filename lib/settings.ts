@@ -1,0 +1,44 @@
+/**
+ * The environment variables through which the CDK stack hands its configuration to the Lambda
+ * handlers (table and queue names come from lib/resources.ts). Like resources.ts it imports no
+ * aws-cdk-lib: the handlers bundle it, and the local stack sets the same variables.
+ */
+
+/** Settings of the MoMo provider client. */
+export const PROVIDER_ENV = {
+  baseUrl: 'PROVIDER_BASE_URL',
+  targetEnvironment: 'PROVIDER_TARGET_ENVIRONMENT',
+  /** Name or ARN of the Secrets Manager secret holding `{ apiUser, apiKey, subscriptionKey }`. */
+  secretId: 'PROVIDER_SECRET_ID',
+} as const;
+
+/** Settings of the sync engine, in the units the configuration uses. */
+export const SYNC_ENV = {
+  overlapMinutes: 'SYNC_OVERLAP_MINUTES',
+  firstSyncLookbackDays: 'SYNC_FIRST_SYNC_LOOKBACK_DAYS',
+  leaseSeconds: 'SYNC_LEASE_SECONDS',
+  backoffBaseSeconds: 'SYNC_BACKOFF_BASE_SECONDS',
+  backoffCapSeconds: 'SYNC_BACKOFF_CAP_SECONDS',
+  maxConsecutiveFailures: 'SYNC_MAX_CONSECUTIVE_FAILURES',
+  defaultIntervalMinutes: 'SYNC_DEFAULT_INTERVAL_MINUTES',
+  dueToleranceMinutes: 'SYNC_DUE_TOLERANCE_MINUTES',
+  syncRunTtlDays: 'SYNC_RUN_TTL_DAYS',
+} as const;
+
+/** Settings of the fan-out. */
+export const FANOUT_ENV = {
+  scanSegments: 'FANOUT_SCAN_SEGMENTS',
+} as const;
+
+/** The sync engine settings as the stack passes them (whole numbers in the named units). */
+export type SyncSettings = Record<keyof typeof SYNC_ENV, number>;
+
+/** Turns sync settings into the environment variables the consumer reads. */
+export function syncSettingsEnv(settings: SyncSettings): Record<string, string> {
+  return Object.fromEntries(
+    (Object.keys(SYNC_ENV) as (keyof SyncSettings)[]).map((key) => [
+      SYNC_ENV[key],
+      String(settings[key]),
+    ]),
+  );
+}
