@@ -143,7 +143,11 @@ export class DynamoAccountStore implements AccountLeases {
     const account = await this.get(request.accountId, true);
     if (account === undefined) return 'not_found';
     if (account.syncStatus === 'auth_required') return 'auth_required';
-    // Not due outranks busy: a sync already running will move dueAt, so there is nothing to retry.
+    // The first clause of the condition, in its order, that the item now fails.
+    const leaseHeld =
+      account.leaseOwner !== undefined &&
+      (account.leaseExpiresAt === undefined || account.leaseExpiresAt >= request.now.toISOString());
+    if (leaseHeld) return 'busy';
     if (request.dueBy !== undefined && account.dueAt > request.dueBy) return 'not_due';
     return 'busy';
   }

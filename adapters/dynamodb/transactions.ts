@@ -113,23 +113,62 @@ export class DynamoTransactionStore implements TransactionStore {
   }
 
   async write(transaction: StoredTransaction, expect: WriteExpectation): Promise<boolean> {
-    // `new`: nothing stored under this key yet. `changed`: nobody rewrote it since we read it.
-    const condition =
-      expect.kind === 'new'
-        ? { ConditionExpression: 'attribute_not_exists(sk)' }
-        : {
-            ConditionExpression: 'fingerprint = :previous',
-            ExpressionAttributeValues: { ':previous': expect.previousFingerprint },
-          };
     try {
-      await this.doc.send(
-        new PutCommand({ TableName: this.tableName, Item: toItem(transaction), ...condition }),
-      );
+      if (expect.kind === 'new') {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: toItem(transaction),
+            ConditionExpression: 'attribute_not_exists(sk)',
+          }),
+        );
+      } else {
+        await this.doc.send(
+          new UpdateCommand(this.rewrite(transaction, expect.previousFingerprint)),
+        );
+      }
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
     }
+  }
+
+  /**
+   * A changed transaction replaces every stored field (an absent optional one, `removedAt`
+   * included, is removed) except `firstSeenAt`, which keeps the first sighting. It is an update
+   * rather than a put only for that; it costs the same single write unit. The condition holds
+   * only if nobody rewrote the item since its fingerprint was read.
+   */
+  private rewrite(transaction: StoredTransaction, previousFingerprint: string) {
+    const { accountId, sk, ...fields } = toItem(transaction);
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':previous': previousFingerprint };
+    const set: string[] = [];
+    const remove: string[] = [];
+    for (const [attribute, value] of Object.entries(fields)) {
+      const name = `#${attribute}`;
+      names[name] = attribute;
+      if (value === undefined) {
+        remove.push(name);
+      } else {
+        values[`:${attribute}`] = value;
+        set.push(
+          attribute === 'firstSeenAt'
+            ? `${name} = if_not_exists(${name}, :${attribute})`
+            : `${name} = :${attribute}`,
+        );
+      }
+    }
+    const removeClause = remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : '';
+    return {
+      TableName: this.tableName,
+      Key: { accountId, sk },
+      UpdateExpression: `SET ${set.join(', ')}${removeClause}`,
+      ConditionExpression: '#fingerprint = :previous',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
   }
 
   async listCreatedBetween(
