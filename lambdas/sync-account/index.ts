@@ -1,0 +1,369 @@
+/**
+ * The sync consumer. For each message of the sync and manual queues it runs the sync engine on
+ * one account and maps the outcome onto the queue: acknowledge, continue, retry later with the
+ * account's backoff as the visibility, or dead-letter with a reason. Records are taken one after
+ * another so that a platform credential failure can stop the batch before the next provider call.
+ */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import middy from '@middy/core';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import * as z from 'zod/mini';
+import { DynamoAccountStore } from '../../adapters/dynamodb/accounts';
+import { createDocumentClient } from '../../adapters/dynamodb/client';
+import { DynamoSyncRunStore } from '../../adapters/dynamodb/sync-runs';
+import { DynamoTransactionStore } from '../../adapters/dynamodb/transactions';
+import { MomoClient } from '../../adapters/momo/client';
+import { SqsNotifier } from '../../adapters/sqs/notify-queue';
+import { serializeSyncMessage } from '../../adapters/sqs/sync-queue';
+import { PlatformAuthError } from '../../core/errors';
+import { type SyncMessage, TRIGGERS, type Trigger } from '../../core/model';
+import { systemClock, type WalletProvider } from '../../core/ports';
+import {
+  DEFAULT_SYNC_CONFIG,
+  type SyncConfig,
+  type SyncDeps,
+  type SyncResult,
+  syncAccount,
+} from '../../core/sync-engine';
+import {
+  ACCOUNTS_TABLE,
+  dlqEnv,
+  MANUAL_QUEUE,
+  NOTIFY_QUEUE,
+  type QueueDef,
+  SYNC_QUEUE,
+  SYNC_RUNS_TABLE,
+  TRANSACTIONS_TABLE,
+} from '../../lib/resources';
+import { PROVIDER_ENV, SYNC_ENV } from '../../lib/settings';
+import { intEnv, requireEnv } from '../shared/env';
+
+const MINUTE_MS = 60_000;
+/** SQS caps a message's visibility timeout at twelve hours. */
+const MAX_VISIBILITY_SECONDS = 12 * 3600;
+
+const logger = new Logger();
+const metrics = new Metrics();
+
+/** A queue this function consumes, with the DLQ its dead letters go to. */
+interface SourceQueue {
+  def: QueueDef;
+  url: string;
+  dlqUrl: string;
+}
+
+const sources: SourceQueue[] = [SYNC_QUEUE, MANUAL_QUEUE].map((def) => ({
+  def,
+  url: requireEnv(def.env),
+  dlqUrl: requireEnv(dlqEnv(def)),
+}));
+
+const minutes = (name: string, fallbackMs: number) =>
+  intEnv(name, fallbackMs / MINUTE_MS) * MINUTE_MS;
+const seconds = (name: string, fallbackMs: number) => intEnv(name, fallbackMs / 1000) * 1000;
+
+const syncConfig: SyncConfig = {
+  ...DEFAULT_SYNC_CONFIG,
+  overlapMs: minutes(SYNC_ENV.overlapMinutes, DEFAULT_SYNC_CONFIG.overlapMs),
+  firstSyncLookbackMs:
+    intEnv(SYNC_ENV.firstSyncLookbackDays, DEFAULT_SYNC_CONFIG.firstSyncLookbackMs / 86_400_000) *
+    86_400_000,
+  leaseMs: seconds(SYNC_ENV.leaseSeconds, DEFAULT_SYNC_CONFIG.leaseMs),
+  backoffBaseMs: seconds(SYNC_ENV.backoffBaseSeconds, DEFAULT_SYNC_CONFIG.backoffBaseMs),
+  backoffCapMs: seconds(SYNC_ENV.backoffCapSeconds, DEFAULT_SYNC_CONFIG.backoffCapMs),
+  maxConsecutiveFailures: intEnv(
+    SYNC_ENV.maxConsecutiveFailures,
+    DEFAULT_SYNC_CONFIG.maxConsecutiveFailures,
+  ),
+  defaultIntervalMinutes: intEnv(
+    SYNC_ENV.defaultIntervalMinutes,
+    DEFAULT_SYNC_CONFIG.defaultIntervalMinutes,
+  ),
+  dueToleranceMs: minutes(SYNC_ENV.dueToleranceMinutes, DEFAULT_SYNC_CONFIG.dueToleranceMs),
+};
+
+const provider = {
+  baseUrl: requireEnv(PROVIDER_ENV.baseUrl),
+  targetEnvironment: requireEnv(PROVIDER_ENV.targetEnvironment),
+  secretId: requireEnv(PROVIDER_ENV.secretId),
+};
+
+const sqs = new SQSClient({});
+const secrets = new SecretsManagerClient({});
+const doc = createDocumentClient();
+const stores: Omit<SyncDeps, 'provider'> = {
+  accounts: new DynamoAccountStore(doc, requireEnv(ACCOUNTS_TABLE.env)),
+  transactions: new DynamoTransactionStore(doc, requireEnv(TRANSACTIONS_TABLE.env)),
+  runs: new DynamoSyncRunStore(
+    doc,
+    requireEnv(SYNC_RUNS_TABLE.env),
+    intEnv(SYNC_ENV.syncRunTtlDays, 90),
+  ),
+  notifier: new SqsNotifier(sqs, requireEnv(NOTIFY_QUEUE.env)),
+  clock: systemClock,
+};
+const processor = new BatchProcessor(EventType.SQS);
+
+/** Our provider credentials could not be read: like a platform auth failure, it stops the batch. */
+export class CredentialsUnavailableError extends Error {
+  constructor(readonly reason: string) {
+    super(`provider credentials unavailable: ${reason}`);
+    this.name = 'CredentialsUnavailableError';
+  }
+}
+
+/** A record not attempted because an earlier one in the batch hit a platform failure. */
+export class BatchStoppedError extends Error {
+  constructor() {
+    super('batch stopped by a platform failure');
+    this.name = 'BatchStoppedError';
+  }
+}
+
+/** A record handed back to its queue to be tried again after its visibility delay. */
+export class RetryLaterError extends Error {
+  constructor(readonly errorCode: string) {
+    super(`retry later: ${errorCode}`);
+    this.name = 'RetryLaterError';
+  }
+}
+
+const credentialsSchema = z.object({
+  apiUser: z.string().check(z.minLength(1)),
+  apiKey: z.string().check(z.minLength(1)),
+  subscriptionKey: z.string().check(z.minLength(1)),
+});
+
+let providerClient: Promise<WalletProvider> | undefined;
+
+/**
+ * The provider client, built once per container from the Secrets Manager secret (the client
+ * keeps its platform token across invocations). A failed read is forgotten, so a later record
+ * or invocation tries again.
+ */
+function providerClientOnce(): Promise<WalletProvider> {
+  providerClient ??= buildProviderClient().catch((error: unknown) => {
+    providerClient = undefined;
+    throw error;
+  });
+  return providerClient;
+}
+
+async function buildProviderClient(): Promise<WalletProvider> {
+  let secret: string | undefined;
+  try {
+    ({ SecretString: secret } = await secrets.send(
+      new GetSecretValueCommand({ SecretId: provider.secretId }),
+    ));
+  } catch (error) {
+    throw new CredentialsUnavailableError((error as Error).name ?? 'read_failed');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(secret ?? '');
+  } catch {
+    throw new CredentialsUnavailableError('not_json');
+  }
+  const parsed = credentialsSchema.safeParse(json);
+  // Name the missing fields only: the secret's values must never reach a log line.
+  if (!parsed.success) throw new CredentialsUnavailableError('missing_fields');
+  return new MomoClient({
+    baseUrl: provider.baseUrl,
+    targetEnvironment: provider.targetEnvironment,
+    ...parsed.data,
+    logger,
+  });
+}
+
+/**
+ * Where the provider circuit plugs in (issue 5): called once per batch when our own provider
+ * credentials are refused or unreadable. It will open the circuit stored in DynamoDB so the
+ * fan-out and every consumer stop calling the provider; today it records the failure for the
+ * alarm and the batch stops.
+ */
+export async function onPlatformAuthFailure(
+  error: PlatformAuthError | CredentialsUnavailableError,
+) {
+  metrics.addMetric('PlatformAuthFailures', MetricUnit.Count, 1);
+  logger.error('provider refused platform credentials', {
+    errorName: error.name,
+    code: error instanceof PlatformAuthError ? error.code : error.reason,
+  });
+}
+
+const messageSchema = z.object({
+  accountId: z.string().check(z.minLength(1), z.maxLength(128)),
+  trigger: z.enum(TRIGGERS as [Trigger, ...Trigger[]]),
+  runId: z.string().check(z.minLength(1), z.maxLength(256)),
+});
+
+type Parsed = { ok: true; message: SyncMessage } | { ok: false; reason: string };
+
+/** The message of a record, or why it is not one; the reason names fields, never values. */
+export function parseSyncMessage(body: string): Parsed {
+  let json: unknown;
+  try {
+    json = JSON.parse(body);
+  } catch {
+    return { ok: false, reason: 'invalid_body:not_json' };
+  }
+  const parsed = messageSchema.safeParse(json);
+  if (parsed.success) return { ok: true, message: parsed.data };
+  const fields = [...new Set(parsed.error.issues.map((issue) => issue.path.join('.') || 'body'))];
+  return { ok: false, reason: `invalid_body:${fields.join(',')}` };
+}
+
+function sourceOf(record: SQSRecord): SourceQueue {
+  // An ARN ends with the queue name, a queue URL's path too (also on the local engines).
+  const name = record.eventSourceARN.split(':').pop();
+  const source = sources.find((queue) => queue.url.split('/').pop() === name);
+  if (!source) throw new Error('record from an unknown queue');
+  return source;
+}
+
+async function deadLetter(source: SourceQueue, record: SQSRecord, reason: string): Promise<void> {
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: source.dlqUrl,
+      MessageBody: record.body,
+      MessageAttributes: {
+        reason: { DataType: 'String', StringValue: reason },
+        sourceMessageId: { DataType: 'String', StringValue: record.messageId },
+      },
+    }),
+  );
+  metrics.addMetric('DeadLettered', MetricUnit.Count, 1);
+  logger.warn('message dead-lettered', { reason, queue: source.def.name });
+}
+
+/** Hands the record back: it reappears after `retryAfterMs` and counts as a failed item. */
+async function retryLater(
+  source: SourceQueue,
+  record: SQSRecord,
+  result: SyncResult,
+): Promise<never> {
+  const code = result.errorCode ?? result.outcome;
+  const delaySeconds = Math.min(
+    MAX_VISIBILITY_SECONDS,
+    Math.max(0, Math.ceil((result.retryAfterMs ?? 0) / 1000)),
+  );
+  try {
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: source.url,
+        ReceiptHandle: record.receiptHandle,
+        VisibilityTimeout: delaySeconds,
+      }),
+    );
+  } catch (error) {
+    // The queue's own visibility timeout then decides when it comes back; still a retry.
+    logger.warn('visibility not changed', { error });
+  }
+  logger.info('sync retried later', { outcome: result.outcome, errorCode: code, delaySeconds });
+  throw new RetryLaterError(code);
+}
+
+/** Maps a sync result onto the queue; returns normally when the record is done with. */
+async function settle(
+  source: SourceQueue,
+  record: SQSRecord,
+  message: SyncMessage,
+  result: SyncResult,
+) {
+  metrics.addMetric(`Sync_${result.outcome}`, MetricUnit.Count, 1);
+  switch (result.outcome) {
+    case 'synced':
+    case 'skipped':
+    case 'auth_required':
+      logger.debug('sync done', { outcome: result.outcome, ...result.counts });
+      return;
+    case 'partial':
+      // The engine checkpointed; the next pass resumes from there, on the same queue.
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: source.url,
+          MessageBody: serializeSyncMessage({ ...message, trigger: 'continuation' }),
+        }),
+      );
+      logger.info('sync continues', { pages: result.counts.pages });
+      return;
+    case 'transient_error':
+    case 'rate_limited': {
+      const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
+      if (receives >= source.def.maxReceiveCount) {
+        // The redrive policy would move it silently on the next receive; move it with a reason.
+        await deadLetter(source, record, `retries_exhausted:${result.errorCode ?? result.outcome}`);
+        return;
+      }
+      return retryLater(source, record, result);
+    }
+    case 'permanent_error':
+      await deadLetter(source, record, result.errorCode ?? 'permanent_error');
+      return;
+    case 'platform_auth_error':
+      // The engine throws PlatformAuthError for this; an outcome would be a contract break.
+      throw new PlatformAuthError({ code: result.errorCode ?? 'platform_auth' });
+  }
+}
+
+/** The record handler of one invocation; a platform failure stops every record after it. */
+function recordHandlerFor(context: Context) {
+  let stopped = false;
+  return async (record: SQSRecord): Promise<void> => {
+    if (stopped) throw new BatchStoppedError();
+    logger.appendKeys({ messageId: record.messageId });
+    try {
+      const source = sourceOf(record);
+      const parsed = parseSyncMessage(record.body);
+      if (!parsed.ok) {
+        logger.warn('invalid sync message', { reason: parsed.reason });
+        await deadLetter(source, record, parsed.reason);
+        return;
+      }
+      const message = parsed.message;
+      logger.appendKeys({ accountId: message.accountId });
+      try {
+        const result = await syncAccount(
+          { ...stores, provider: await providerClientOnce() },
+          {
+            accountId: message.accountId,
+            trigger: message.trigger,
+            runId: message.runId,
+            leaseOwner: `${context.awsRequestId}:${record.messageId}`,
+            remainingTimeMs: () => context.getRemainingTimeInMillis(),
+          },
+          syncConfig,
+        );
+        await settle(source, record, message, result);
+      } catch (error) {
+        if (error instanceof PlatformAuthError || error instanceof CredentialsUnavailableError) {
+          stopped = true;
+          await onPlatformAuthFailure(error);
+        }
+        throw error;
+      }
+    } finally {
+      logger.removeKeys(['messageId', 'accountId']);
+    }
+  };
+}
+
+async function syncBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
+  return processPartialResponse(event, recordHandlerFor(context), processor, {
+    context,
+    // One record after another: a platform failure must stop the batch before the next call.
+    processInParallel: false,
+    // A fully failed batch is reported item by item like any other, not as an invocation error.
+    throwOnFullBatchFailure: false,
+  });
+}
+
+export const handler = middy(syncBatch)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics));
