@@ -119,6 +119,8 @@ export interface MomoSimulator {
   setPlatformAuthFailure(on: boolean): void;
   setFaults(faults: Partial<FaultConfig>): void;
   injectFaults(...faults: ScriptedFault[]): void;
+  /** Back to the fault rates the simulator started with, and no scripted faults. */
+  resetFaults(): void;
   /** Forgets every issued token, as a provider-side rotation would. */
   expireTokens(): void;
   advance(options?: AdvanceOptions): AdvanceSummary;
@@ -543,6 +545,10 @@ export async function startMomoSimulator(options: MomoSimulatorOptions): Promise
     },
     injectFaults: (...planned) => {
       scripted.push(...planned);
+    },
+    resetFaults: () => {
+      faults = { ...NO_FAULTS, ...options.faults };
+      scripted.length = 0;
     },
     expireTokens: () => tokens.clear(),
     advance: (advanceOptions) => world.advance(advanceOptions),
