@@ -42,3 +42,12 @@ export function syncSettingsEnv(settings: SyncSettings): Record<string, string> 
     ]),
   );
 }
+
+/** Settings of the app API function. */
+export const API_ENV = {
+  /** Least seconds between two syncs an owner may queue for one account. */
+  manualSyncIntervalSeconds: 'API_MANUAL_SYNC_INTERVAL_SECONDS',
+  /** Bounds of an owner's sync interval, in minutes. */
+  minSyncIntervalMinutes: 'API_MIN_SYNC_INTERVAL_MINUTES',
+  maxSyncIntervalMinutes: 'API_MAX_SYNC_INTERVAL_MINUTES',
+} as const;
