@@ -186,11 +186,12 @@ class SyncPass {
     let balance: { amountMinor: number; currency: string } | undefined;
     do {
       // Keep one margin for the page itself and one to checkpoint and release afterwards.
-      if (this.request.remainingTimeMs() < 2 * this.config.safetyMarginMs) return false;
+      const remaining = this.request.remainingTimeMs();
+      if (remaining < 2 * this.config.safetyMarginMs) return false;
       const page = await this.deps.provider.fetchStatement(
         { walletId: this.account.walletId, from: this.window.from, to: this.window.to, pageToken },
         {
-          deadline: Date.now() + this.request.remainingTimeMs() - this.config.safetyMarginMs,
+          deadline: Date.now() + remaining - this.config.safetyMarginMs,
           onRequest: () => {
             this.counts.providerCalls += 1;
           },
