@@ -51,3 +51,15 @@ export const API_ENV = {
   minSyncIntervalMinutes: 'API_MIN_SYNC_INTERVAL_MINUTES',
   maxSyncIntervalMinutes: 'API_MAX_SYNC_INTERVAL_MINUTES',
 } as const;
+
+/** Settings of the notifier function (re-link pushes through OneSignal). */
+export const NOTIFIER_ENV = {
+  /** The OneSignal app id. */
+  appId: 'ONESIGNAL_APP_ID',
+  /** Name or ARN of the Secrets Manager secret holding the OneSignal REST API key. */
+  secretId: 'ONESIGNAL_SECRET_ID',
+  /** The mobile app's URL scheme for the re-link deep link. */
+  appScheme: 'APP_SCHEME',
+  /** OneSignal's API root; unset in AWS, the local stack points it at its stub. */
+  apiUrl: 'ONESIGNAL_API_URL',
+} as const;
