@@ -1,8 +1,7 @@
-import { Duration, TimeZone } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -14,7 +13,6 @@ import {
   TimeWindow,
 } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { type IQueue, Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { MomoSyncConfig } from '../config';
@@ -105,9 +103,12 @@ export class SyncPipeline extends Construct {
     }).function;
     // Lambda retries a failed asynchronous (scheduler) invocation twice; after that the event
     // lands beside the scheduler's own failures, where the run-failure alarm watches.
+    // SqsDestination would also grant GetQueueAttributes and GetQueueUrl, which Lambda does not
+    // need to deliver a failure record: bind the queue's ARN and grant the one send ourselves.
+    const scheduleDlqArn = this.scheduleDlq.queueArn;
     this.fanOut.configureAsyncInvoke({
       retryAttempts: 2,
-      onFailure: new SqsDestination(this.scheduleDlq),
+      onFailure: { bind: () => ({ destination: scheduleDlqArn }) },
     });
     this.fanOut.addEventSource(
       new SqsEventSource(this.fanOutQueue.queue, {
@@ -126,7 +127,7 @@ export class SyncPipeline extends Construct {
     allow(
       this.fanOut,
       ['sqs:SendMessage'],
-      [this.syncQueue.queue.queueArn, this.fanOutQueue.queue.queueArn],
+      [this.syncQueue.queue.queueArn, this.fanOutQueue.queue.queueArn, scheduleDlqArn],
     );
 
     this.schedule = new Schedule(this, 'DailySync', {
@@ -145,7 +146,14 @@ export class SyncPipeline extends Construct {
       }),
     });
 
-    const secret = Secret.fromSecretNameV2(this, 'ProviderSecret', config.provider.secretName);
+    // Secrets Manager appends six random characters to a secret's ARN; `??????` matches exactly
+    // those, so the grant covers this secret and no other whose name merely starts the same.
+    const secretArn = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${config.provider.secretName}-??????`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     this.syncAccount = new SyncFunction(this, 'SyncAccount', {
       entry: 'sync-account',
       serviceName: 'sync-account',
@@ -197,7 +205,7 @@ export class SyncPipeline extends Construct {
         props.notifyQueue.queueArn,
       ],
     );
-    allow(this.syncAccount, ['secretsmanager:GetSecretValue'], [secret.secretArn]);
+    allow(this.syncAccount, ['secretsmanager:GetSecretValue'], [secretArn]);
 
     if (encryptionKey) {
       for (const fn of [this.fanOut, this.syncAccount]) {
