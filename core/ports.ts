@@ -3,6 +3,7 @@
  * the MoMo HTTP API and OneSignal; tests and the local stack use the very same adapters against
  * local engines, so only these interfaces separate the rules from the wire.
  */
+import type { FailureClass } from './errors';
 import type {
   Account,
   RelinkRequest,
@@ -115,11 +116,20 @@ export interface SyncRunStore {
   record(run: SyncRun): Promise<void>;
 }
 
+/** A failed provider request the client is about to try again. */
+export interface RetryInfo {
+  failureClass: FailureClass;
+  /** How long the client waits first (a 429's Retry-After, or the backoff). */
+  delayMs: number;
+}
+
 export interface FetchOptions {
   /** Epoch milliseconds after which the client must stop retrying and fail. */
   deadline?: number;
   /** Called once per HTTP request the client makes, token requests included. */
   onRequest?: () => void;
+  /** Called before each wait between two attempts; feeds the ProviderErrors metrics. */
+  onRetry?: (retry: RetryInfo) => void;
 }
 
 /** The MoMo wallet-statement provider (see docs/momo-provider-contract.md). */

@@ -187,6 +187,7 @@ export class MomoClient implements WalletProvider {
           status: error.status,
           delayMs,
         });
+        options.onRetry?.({ failureClass: error.failureClass, delayMs });
         await this.sleep(delayMs);
         attempt += 1;
       }
