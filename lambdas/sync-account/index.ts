@@ -15,12 +15,14 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { DynamoAccountStore } from '../../adapters/dynamodb/accounts';
+import { DynamoCircuitStore } from '../../adapters/dynamodb/circuit';
 import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { DynamoSyncRunStore } from '../../adapters/dynamodb/sync-runs';
 import { DynamoTransactionStore } from '../../adapters/dynamodb/transactions';
 import { MomoClient } from '../../adapters/momo/client';
 import { SqsNotifier } from '../../adapters/sqs/notify-queue';
 import { serializeSyncMessage } from '../../adapters/sqs/sync-queue';
+import { type BatchGate, ProviderCircuit } from '../../core/circuit';
 import { PlatformAuthError } from '../../core/errors';
 import { type SyncMessage, TRIGGERS, type Trigger } from '../../core/model';
 import { systemClock, type WalletProvider } from '../../core/ports';
@@ -33,6 +35,7 @@ import {
 } from '../../core/sync-engine';
 import {
   ACCOUNTS_TABLE,
+  CONTROL_TABLE,
   dlqEnv,
   MANUAL_QUEUE,
   NOTIFY_QUEUE,
@@ -109,6 +112,11 @@ const stores: Omit<SyncDeps, 'provider'> = {
   clock: systemClock,
 };
 const processor = new BatchProcessor(EventType.SQS);
+// The fleet-wide provider circuit (core/circuit.ts), read at most every few seconds per container.
+const circuit = new ProviderCircuit(
+  new DynamoCircuitStore(doc, requireEnv(CONTROL_TABLE.env)),
+  systemClock,
+);
 
 /** Our provider credentials could not be read: like a platform auth failure, it stops the batch. */
 export class CredentialsUnavailableError extends Error {
@@ -118,10 +126,10 @@ export class CredentialsUnavailableError extends Error {
   }
 }
 
-/** A record not attempted because an earlier one in the batch hit a platform failure. */
+/** A record not attempted because the provider circuit is open (maybe by this very batch). */
 export class BatchStoppedError extends Error {
   constructor() {
-    super('batch stopped by a platform failure');
+    super('batch stopped by the provider circuit');
     this.name = 'BatchStoppedError';
   }
 }
@@ -182,19 +190,39 @@ async function buildProviderClient(): Promise<WalletProvider> {
 }
 
 /**
- * Where the provider circuit plugs in (issue 5): called once per batch when our own provider
- * credentials are refused or unreadable. It will open the circuit stored in DynamoDB so the
- * fan-out and every consumer stop calling the provider; today it records the failure for the
- * alarm and the batch stops.
+ * Where the provider circuit plugs in: called when our own provider credentials are refused or
+ * unreadable. It opens the circuit stored in DynamoDB, so the fan-out and every consumer stop
+ * calling the provider until a probe proves the credentials work again; the rest of this batch is
+ * handed back until the reopen time. No account is touched and nobody is notified.
  */
 export async function onPlatformAuthFailure(
   error: PlatformAuthError | CredentialsUnavailableError,
+  gate: BatchGate,
 ) {
   metrics.addMetric('PlatformAuthFailures', MetricUnit.Count, 1);
-  logger.error('provider refused platform credentials', {
-    errorName: error.name,
-    code: error instanceof PlatformAuthError ? error.code : error.reason,
-  });
+  const code = error instanceof PlatformAuthError ? error.code : error.reason;
+  logger.error('provider refused platform credentials', { errorName: error.name, code });
+  await gate.platformFailure(`${error.name}:${code}`);
+}
+
+/** Hands a record back without calling the provider, to reappear when the circuit may close. */
+async function holdForCircuit(source: SourceQueue, record: SQSRecord, until: Date): Promise<never> {
+  const delaySeconds = Math.min(
+    MAX_VISIBILITY_SECONDS,
+    Math.max(0, Math.ceil((until.getTime() - Date.now()) / 1000)),
+  );
+  try {
+    await sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: source.url,
+        ReceiptHandle: record.receiptHandle,
+        VisibilityTimeout: delaySeconds,
+      }),
+    );
+  } catch (error) {
+    logger.warn('visibility not changed', { error });
+  }
+  throw new BatchStoppedError();
 }
 
 const messageSchema = z.object({
@@ -312,14 +340,14 @@ async function settle(
   }
 }
 
-/** The record handler of one invocation; a platform failure stops every record after it. */
-function recordHandlerFor(context: Context) {
-  let stopped = false;
+/** The record handler of one invocation; an open circuit hands every record back untouched. */
+function recordHandlerFor(context: Context, gate: BatchGate) {
   return async (record: SQSRecord): Promise<void> => {
-    if (stopped) throw new BatchStoppedError();
     logger.appendKeys({ messageId: record.messageId });
     try {
       const source = sourceOf(record);
+      const admission = gate.next();
+      if (!admission.proceed) return await holdForCircuit(source, record, admission.retryAt);
       const parsed = parseSyncMessage(record.body);
       if (!parsed.ok) {
         logger.warn('invalid sync message', { reason: parsed.reason });
@@ -340,11 +368,14 @@ function recordHandlerFor(context: Context) {
           },
           syncConfig,
         );
+        // A probe that reached the provider closes the circuit before the rest of the batch.
+        await gate.completed(result.outcome);
         await settle(source, record, message, result);
       } catch (error) {
         if (error instanceof PlatformAuthError || error instanceof CredentialsUnavailableError) {
-          stopped = true;
-          await onPlatformAuthFailure(error);
+          await onPlatformAuthFailure(error, gate);
+          const admission = gate.next();
+          if (!admission.proceed) await holdForCircuit(source, record, admission.retryAt);
         }
         throw error;
       }
@@ -355,13 +386,21 @@ function recordHandlerFor(context: Context) {
 }
 
 async function syncBatch(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {
-  return processPartialResponse(event, recordHandlerFor(context), processor, {
-    context,
-    // One record after another: a platform failure must stop the batch before the next call.
-    processInParallel: false,
-    // A fully failed batch is reported item by item like any other, not as an invocation error.
-    throwOnFullBatchFailure: false,
-  });
+  // The circuit is checked once per batch; a probe due now is claimed by this batch or another.
+  const gate = await circuit.forBatch(context.awsRequestId);
+  try {
+    return await processPartialResponse(event, recordHandlerFor(context, gate), processor, {
+      context,
+      // One record after another: a platform failure must stop the batch before the next call.
+      processInParallel: false,
+      // A fully failed batch is reported item by item like any other, not as an invocation error.
+      throwOnFullBatchFailure: false,
+    });
+  } finally {
+    // A probe claim that cannot be given back simply expires with its lease.
+    await gate.finish().catch((error: unknown) => logger.warn('probe not released', { error }));
+    metrics.addMetric('CircuitOpen', MetricUnit.Count, gate.isOpen() ? 1 : 0);
+  }
 }
 
 export const handler = middy(syncBatch)
