@@ -104,8 +104,28 @@ const syncSchema = z.strictObject({
   maxConsecutiveFailures: int(1, 100).default(5),
   /** Interval between scheduled syncs of an account with no override. */
   defaultIntervalMinutes: int(60, 7 * 24 * 60).default(24 * 60),
+  /** Shortest interval an override or the adaptive rule may give an account. */
+  minIntervalMinutes: int(15, 7 * 24 * 60).default(60),
+  /** Longest interval an override or the adaptive rule may give an account. */
+  maxIntervalMinutes: int(60, 30 * 24 * 60).default(7 * 24 * 60),
   /** A scheduled run takes accounts due up to this long after its run time. */
   dueToleranceMinutes: int(0, 24 * 60).default(60),
+});
+
+const monitoringSchema = z.strictObject({
+  /** Address subscribed to the alarm topic; absent leaves the topic for you to subscribe to. */
+  alarmEmail: z.email().optional(),
+  /**
+   * Alarm when the oldest sync message waits longer than this. The daily backlog takes time to
+   * drain at the provider's rate limit: size it above accounts / (concurrency x syncs per second).
+   */
+  maxSyncQueueAgeMinutes: int(5, 24 * 60).default(360),
+  /** Alarm when this share of finished syncs fails over three five-minute periods. */
+  failureRatePercent: int(1, 100).default(10),
+  /** The failure rate alarm ignores five minutes with fewer finished syncs than this. */
+  failureRateMinSyncs: int(1, 100_000).default(20),
+  /** Alarm when the consumer is throttled at least this often in five minutes. */
+  consumerThrottles: int(1, 100_000).default(1),
 });
 
 const configSchema = z
@@ -115,6 +135,7 @@ const configSchema = z
     consumer: consumerSchema.prefault({}),
     fanOut: fanOutSchema.prefault({}),
     sync: syncSchema.prefault({}),
+    monitoring: monitoringSchema.prefault({}),
     /** `aws-managed` keys, or one customer-managed KMS key for the tables and queues. */
     encryption: z.enum(['aws-managed', 'customer-managed']).default('aws-managed'),
     /** Retention of every function's log group. */
@@ -126,6 +147,23 @@ const configSchema = z
     syncRunTtlDays: int(1, 3650).default(90),
   })
   .superRefine((config, ctx) => {
+    const { minIntervalMinutes: min, maxIntervalMinutes: max } = config.sync;
+    if (max < min) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sync', 'maxIntervalMinutes'],
+        message: `is below sync.minIntervalMinutes (${min})`,
+      });
+    } else if (
+      config.sync.defaultIntervalMinutes < min ||
+      config.sync.defaultIntervalMinutes > max
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sync', 'defaultIntervalMinutes'],
+        message: `is outside sync.minIntervalMinutes..sync.maxIntervalMinutes (${min}..${max})`,
+      });
+    }
     if (config.sync.backoffCapSeconds < config.sync.backoffBaseSeconds) {
       ctx.addIssue({
         code: 'custom',
@@ -176,8 +214,18 @@ const FIXES: Record<string, string> = {
   'sync.backoffCapSeconds':
     'use a whole number of seconds up to 604800, and no less than sync.backoffBaseSeconds',
   'sync.maxConsecutiveFailures': 'use a whole number from 1 to 100',
-  'sync.defaultIntervalMinutes': 'use a whole number of minutes from 60 to 10080',
+  'sync.defaultIntervalMinutes':
+    'use a whole number of minutes from 60 to 10080, between sync.minIntervalMinutes and sync.maxIntervalMinutes',
   'sync.dueToleranceMinutes': 'use a whole number of minutes from 0 to 1440',
+  'sync.minIntervalMinutes':
+    'use a whole number of minutes from 15 to 10080, no more than sync.defaultIntervalMinutes',
+  'sync.maxIntervalMinutes':
+    'use a whole number of minutes from 60 to 43200, no less than sync.minIntervalMinutes and sync.defaultIntervalMinutes',
+  'monitoring.alarmEmail': 'use one email address, e.g. "oncall@example.com", or leave it out',
+  'monitoring.maxSyncQueueAgeMinutes': 'use a whole number of minutes from 5 to 1440',
+  'monitoring.failureRatePercent': 'use a whole number from 1 to 100',
+  'monitoring.failureRateMinSyncs': 'use a whole number from 1 to 100000',
+  'monitoring.consumerThrottles': 'use a whole number from 1 to 100000',
   encryption: 'use "aws-managed" or "customer-managed"',
   logRetentionDays: `use one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
   syncRunTtlDays: 'use a whole number of days from 1 to 3650',
