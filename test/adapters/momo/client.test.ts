@@ -2,6 +2,7 @@
  * Contract tests: the real MomoClient against the real simulator on loopback. Time is a shared
  * fake clock that the client's injected sleep moves forward, so no test waits for a backoff.
  */
+import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   clearMomoTokenCache,
@@ -24,6 +25,9 @@ const CREDENTIALS = {
   subscriptionKey: 'contract-subscription-secret',
 };
 
+/** The client timeout of the tests that make the simulator hang. */
+const HANG_TIMEOUT_MS = 750;
+
 let nowMs = START;
 const clock = (): Date => new Date(nowMs);
 
@@ -38,8 +42,8 @@ function simulatorOptions(overrides: Partial<MomoSimulatorOptions> = {}): MomoSi
     ...CREDENTIALS,
     seed: 'contract',
     clock,
-    // Long enough that the client's 100 ms timeout always fires first.
-    faults: { timeoutHangMs: 2_000 },
+    // Far past HANG_TIMEOUT_MS, so a hanging request always times out on the client first.
+    faults: { timeoutHangMs: 3_000 },
     ...overrides,
   };
 }
@@ -51,7 +55,8 @@ function clientFor(
   return new MomoClient({
     baseUrl: simulator.url,
     ...simulator.credentials,
-    timeoutMs: 100,
+    // Generous, so that a slow loopback answer on a busy machine never adds a retry of its own.
+    timeoutMs: 5_000,
     maxAttempts: 4,
     baseDelayMs: 200,
     maxDelayMs: 5_000,
@@ -312,7 +317,9 @@ describe('MomoClient retries', () => {
   ])('retries %s', async (_label, fault) => {
     simulator.injectFaults(fault);
 
-    const page = await clientFor(simulator).fetchStatement(wholeHistory(walletId));
+    const client = clientFor(simulator, { timeoutMs: HANG_TIMEOUT_MS });
+
+    const page = await client.fetchStatement(wholeHistory(walletId));
 
     expect(page.transactions).toHaveLength(6);
     expect(sleeps).toHaveLength(1);
@@ -325,7 +332,9 @@ describe('MomoClient retries', () => {
     simulator.injectFaults(fault);
 
     const failure = await failureOf(
-      clientFor(simulator, { maxAttempts: 1 }).fetchStatement(wholeHistory(walletId)),
+      clientFor(simulator, { maxAttempts: 1, timeoutMs: HANG_TIMEOUT_MS }).fetchStatement(
+        wholeHistory(walletId),
+      ),
     );
 
     expect(failure).toMatchObject({ failureClass: 'transient', code });
@@ -569,5 +578,14 @@ describe('MomoClient logging', () => {
     expect(lines.length).toBeGreaterThanOrEqual(4);
     for (const secret of secrets) expect(logged).not.toContain(secret);
     expect(logged).not.toContain('availableBalance');
+  });
+
+  it("takes the service's Powertools Logger as it is", async () => {
+    const logger: MomoLogger = new Logger({ serviceName: 'momo-client-test' });
+    simulator.injectFaults({ kind: 'server_error' });
+
+    const page = await clientFor(simulator, { logger }).fetchStatement(wholeHistory(walletId));
+
+    expect(page.transactions).toHaveLength(6);
   });
 });
