@@ -162,7 +162,13 @@ async function fanOut(
   event: ScheduleEvent | SQSEvent,
   context: Context,
 ): Promise<SQSBatchResponse | PlanOutcome> {
-  if (isSqsEvent(event)) return processPartialResponse(event, runTask, processor, { context });
+  if (isSqsEvent(event)) {
+    // Batches hold one task: report it as a failed item like any other, not as an error.
+    return processPartialResponse(event, runTask, processor, {
+      context,
+      throwOnFullBatchFailure: false,
+    });
+  }
   return planScheduledRun(event, context);
 }
 
