@@ -4,10 +4,8 @@
  * local SQS and sends through the SDK to the OneSignal stub. The sync engine queues the requests.
  */
 import {
-  ChangeMessageVisibilityCommand,
   type ChangeMessageVisibilityCommandInput,
   ReceiveMessageCommand,
-  SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -28,6 +26,7 @@ import { createContext, toRecord } from '../../local/poller';
 import { startTestSqs, type TestSqs } from '../local/sqs-fixture';
 import { accountFactory, startTestDynamo, type TestDynamo } from '../support/dynamo';
 import { ListProvider, ManualClock, providerError } from '../support/in-memory';
+import { recordVisibilityChanges } from '../support/visibility';
 
 const APP_ID = '5eb5a37e-b458-11e3-ac11-000c2940e62c';
 const API_KEY = 'os_v2_app_k3y-that-must-never-be-logged';
@@ -44,7 +43,7 @@ let stubNow = new Date('2026-03-10T02:00:00.000Z');
 let store: DynamoAccountStore;
 let handler: (event: SQSEvent, context: ReturnType<typeof createContext>) => Promise<unknown>;
 const output: string[] = [];
-const visibilityChanges: ChangeMessageVisibilityCommandInput[] = [];
+let visibilityChanges: ChangeMessageVisibilityCommandInput[] = [];
 
 beforeAll(async () => {
   [dynamo, sqs, secrets] = await Promise.all([
@@ -87,11 +86,7 @@ beforeAll(async () => {
   };
   vi.spyOn(process.stdout, 'write').mockImplementation(capture);
   vi.spyOn(process.stderr, 'write').mockImplementation(capture);
-  const send = SQSClient.prototype.send;
-  vi.spyOn(SQSClient.prototype, 'send').mockImplementation(function (this: SQSClient, command) {
-    if (command instanceof ChangeMessageVisibilityCommand) visibilityChanges.push(command.input);
-    return send.call(this, command as never);
-  });
+  visibilityChanges = recordVisibilityChanges();
   ({ handler } = await import('../../lambdas/notifier/index'));
 });
 
