@@ -18,6 +18,7 @@ import { Construct } from 'constructs';
 import type { MomoSyncConfig } from '../config';
 import {
   ACCOUNTS_TABLE,
+  CONTROL_TABLE,
   dlqEnv,
   FANOUT_QUEUE,
   IDEMPOTENCY_TABLE,
@@ -163,6 +164,7 @@ export class SyncPipeline extends Construct {
         [ACCOUNTS_TABLE.env]: data.accounts.tableName,
         [TRANSACTIONS_TABLE.env]: data.transactions.tableName,
         [SYNC_RUNS_TABLE.env]: data.syncRuns.tableName,
+        [CONTROL_TABLE.env]: data.control.tableName,
         [SYNC_QUEUE.env]: this.syncQueue.queue.queueUrl,
         [dlqEnv(SYNC_QUEUE)]: this.syncQueue.dlq.queueUrl,
         [MANUAL_QUEUE.env]: this.manualQueue.queue.queueUrl,
@@ -193,6 +195,8 @@ export class SyncPipeline extends Construct {
       [data.transactions.tableArn],
     );
     allow(this.syncAccount, ['dynamodb:PutItem'], [data.syncRuns.tableArn]);
+    // The provider circuit: a consistent read, and a put conditioned on the version read.
+    allow(this.syncAccount, ['dynamodb:GetItem', 'dynamodb:PutItem'], [data.control.tableArn]);
     // Continuations go back on the queue they came from; dead letters to that queue's DLQ.
     allow(
       this.syncAccount,

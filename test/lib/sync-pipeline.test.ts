@@ -190,6 +190,46 @@ describe.each([
   });
 });
 
+describe("the functions' settings", () => {
+  const variables = (fn: IConstruct) =>
+    Object.keys((propsOf(fn).Environment as { Variables: Record<string, unknown> }).Variables);
+
+  it('hands the fan-out its table, queue and segment settings', () => {
+    expect(variables(pipeline.fanOut)).toEqual(
+      expect.arrayContaining([
+        'ACCOUNTS_TABLE',
+        'IDEMPOTENCY_TABLE',
+        'SYNC_QUEUE_URL',
+        'FANOUT_QUEUE_URL',
+        'FANOUT_SCAN_SEGMENTS',
+        'SYNC_DUE_TOLERANCE_MINUTES',
+      ]),
+    );
+  });
+
+  it('hands the consumer its tables, queues, provider and sync settings', () => {
+    expect(variables(pipeline.syncAccount)).toEqual(
+      expect.arrayContaining([
+        'ACCOUNTS_TABLE',
+        'TRANSACTIONS_TABLE',
+        'SYNC_RUNS_TABLE',
+        'CONTROL_TABLE',
+        'SYNC_QUEUE_URL',
+        'SYNC_QUEUE_DLQ_URL',
+        'MANUAL_QUEUE_URL',
+        'MANUAL_QUEUE_DLQ_URL',
+        'NOTIFY_QUEUE_URL',
+        'PROVIDER_BASE_URL',
+        'PROVIDER_TARGET_ENVIRONMENT',
+        'PROVIDER_SECRET_ID',
+        'SYNC_LEASE_SECONDS',
+        'SYNC_OVERLAP_MINUTES',
+        'SYNC_RUN_TTL_DAYS',
+      ]),
+    );
+  });
+});
+
 describe('least privilege', () => {
   const tables = {
     accounts: arnOf(data.accounts),
@@ -256,6 +296,8 @@ describe('least privilege', () => {
           (a) => `dynamodb:${a} on transactions`,
         ),
         'dynamodb:PutItem on syncRuns',
+        'dynamodb:GetItem on control',
+        'dynamodb:PutItem on control',
       ],
       sqs: [
         ...consume.map((a) => `sqs:${a} on sync`),
