@@ -117,17 +117,21 @@ export interface SettingsBody {
   relink_pushes?: boolean;
 }
 
-export type ApiErrorCode =
-  | 'invalid_request'
-  | 'unauthorized'
-  | 'not_found'
-  | 'relink_required'
-  | 'sync_running'
-  | 'conflict'
-  | 'sync_rate_limited'
-  | 'payload_too_large'
-  | 'unsupported_media_type'
-  | 'internal_error';
+/** Every `error.code` the API writes; the app may branch on them. */
+export const API_ERROR_CODES = [
+  'invalid_request',
+  'unauthorized',
+  'not_found',
+  'relink_required',
+  'sync_running',
+  'conflict',
+  'sync_rate_limited',
+  'payload_too_large',
+  'unsupported_media_type',
+  'internal_error',
+] as const;
+
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
 
 /** The one error shape of every response the api function writes. */
 export interface ErrorBody {

@@ -12,7 +12,8 @@ import type { ApiSettings } from './ports';
 export const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 /** RFC 3339 date-time with seconds, up to millisecond precision, `Z` or an offset. */
-const DATE_TIME_PATTERN = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?(Z|[+-]\d{2}:\d{2})$/;
+const DATE_TIME_PATTERN =
+  /^(\d{4})-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,3})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)$/;
 
 export const DEFAULT_PAGE_SIZE = 25;
 export const MAX_PAGE_SIZE = 100;
@@ -21,13 +22,23 @@ export const MAX_PAGE_SIZE = 100;
 const LINK_REFERENCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const PHONE_LIKE = /^\+?\d{8,15}$/;
 
-function describe(issue: z.core.$ZodIssue): string {
-  const field = issue.path.length > 0 ? issue.path.join('.') : 'body';
+type Source = 'body' | 'query';
+
+function describe(issue: z.core.$ZodIssue, source: Source): string {
+  if (issue.code === 'unrecognized_keys' && issue.path.length === 0) {
+    return source === 'query'
+      ? `unknown query parameter(s): ${issue.keys.join(', ')}.`
+      : `the body has unknown field(s): ${issue.keys.join(', ')}.`;
+  }
+  const field = issue.path.length > 0 ? issue.path.join('.') : source;
   switch (issue.code) {
     case 'unrecognized_keys':
-      return `${field === 'body' ? 'the body' : field} has unknown field(s): ${issue.keys.join(', ')}.`;
+      return `${field} has unknown field(s): ${issue.keys.join(', ')}.`;
     case 'invalid_type':
-      return `${field} must be ${issue.expected === 'int' ? 'a whole number' : `a ${issue.expected}`}.`;
+      // Every number the API takes is a whole one.
+      return issue.expected === 'int' || issue.expected === 'number'
+        ? `${field} must be a whole number.`
+        : `${field} must be ${issue.expected === 'object' ? 'an' : 'a'} ${issue.expected}.`;
     case 'too_small':
       return issue.origin === 'string'
         ? `${field} must not be empty.`
@@ -43,10 +54,10 @@ function describe(issue: z.core.$ZodIssue): string {
   }
 }
 
-function parseWith<T>(schema: z.ZodMiniType<T>, input: unknown): T {
+function parseWith<T>(schema: z.ZodMiniType<T>, input: unknown, source: Source = 'body'): T {
   const result = schema.safeParse(input);
   if (!result.success) {
-    throw invalidRequest(result.error.issues.map(describe).join(' '));
+    throw invalidRequest(result.error.issues.map((issue) => describe(issue, source)).join(' '));
   }
   return result.data;
 }
@@ -108,23 +119,33 @@ function parseCursorParam(value: string | undefined): string | undefined {
 
 function parseInstant(name: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  const millis = DATE_TIME_PATTERN.test(value) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(millis)) {
+  const millis = instantMillis(value);
+  if (millis === undefined) {
     throw invalidRequest(`${name} must be an RFC 3339 date-time, e.g. 2026-03-01T00:00:00Z.`);
   }
   return new Date(millis).toISOString();
 }
 
+/** Epoch milliseconds of an RFC 3339 date-time, or undefined. */
+function instantMillis(value: string): number | undefined {
+  const parts = DATE_TIME_PATTERN.exec(value);
+  if (!parts) return undefined;
+  const [year, month, day] = parts.slice(1, 4).map(Number) as [number, number, number];
+  // Date.parse rolls 2026-02-30 over into March: the day must exist in its month.
+  if (new Date(Date.UTC(year, month - 1, day)).getUTCDate() !== day) return undefined;
+  return Date.parse(value);
+}
+
 /** `limit` and `cursor` of the sync-runs list. */
 export function parsePageQuery(query: QueryParams): PageQuery {
-  const raw = parseWith(pageQuerySchema, query ?? {});
+  const raw = parseWith(pageQuerySchema, query ?? {}, 'query');
   const cursor = parseCursorParam(raw.cursor);
   return { limit: parseLimit(raw.limit), ...(cursor ? { cursor } : {}) };
 }
 
 /** `limit`, `cursor`, `from` and `to` of the transactions list. */
 export function parseTransactionQuery(query: QueryParams): TransactionQuery {
-  const raw = parseWith(transactionQuerySchema, query ?? {});
+  const raw = parseWith(transactionQuerySchema, query ?? {}, 'query');
   const from = parseInstant('from', raw.from);
   const to = parseInstant('to', raw.to);
   if (from !== undefined && to !== undefined && from > to) {
@@ -146,11 +167,11 @@ const relinkSchema = z.strictObject({
 /** The body of POST /accounts/{id}/relink. */
 export function parseRelinkBody(body: unknown): RelinkBody {
   const parsed = parseWith(relinkSchema, body);
-  if (!LINK_REFERENCE_PATTERN.test(parsed.link_reference)) {
-    throw invalidRequest('link_reference must be letters, digits, ".", ":", "-" or "_".');
-  }
   if (PHONE_LIKE.test(parsed.link_reference)) {
     throw invalidRequest('link_reference looks like a phone number: send the link reference.');
+  }
+  if (!LINK_REFERENCE_PATTERN.test(parsed.link_reference)) {
+    throw invalidRequest('link_reference must be letters, digits, ".", ":", "-" or "_".');
   }
   return parsed;
 }
