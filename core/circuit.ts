@@ -81,6 +81,21 @@ export function isClosed(state: CircuitState): boolean {
   return state.status === 'closed';
 }
 
+/** SQS's largest message delay. */
+const MAX_DELAY_SECONDS = 900;
+
+/**
+ * How many seconds the fan-out should put a task off, or undefined when it may queue syncs. A
+ * circuit due for a probe lets the fan-out through: consumers only probe when they have records,
+ * so holding the fan-out back then could keep the circuit open for good.
+ */
+export function fanOutDelaySeconds(state: CircuitState, now: Date): number | undefined {
+  const decision = admission(state, now);
+  if (decision.mode !== 'hold') return undefined;
+  const seconds = Math.ceil((Date.parse(decision.until) - now.getTime()) / 1000);
+  return Math.min(MAX_DELAY_SECONDS, Math.max(1, seconds));
+}
+
 /**
  * The state after a platform auth failure, or `undefined` when it changes nothing: a circuit
  * already open and not yet due for a probe stays as it is, so that a crowd of consumers failing

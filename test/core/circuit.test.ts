@@ -6,6 +6,7 @@ import {
   type CircuitConfig,
   type CircuitState,
   closedAfterProbe,
+  fanOutDelaySeconds,
   INITIAL_CIRCUIT,
   isClosed,
   ProviderCircuit,
@@ -149,6 +150,21 @@ describe('circuit rules', () => {
     ['platform_auth_error', 'inconclusive'],
   ])('a probe that ends %s is %s', (outcome, verdict) => {
     expect(probeVerdict(outcome)).toBe(verdict);
+  });
+
+  it.each<[string, CircuitState, number, number | undefined]>([
+    ['a closed circuit does not delay the fan-out', INITIAL_CIRCUIT, 0, undefined],
+    ['an open circuit delays it until the reopen time', openState(), MINUTE, 240],
+    [
+      'a long wait is cut to the largest SQS delay',
+      openState({ reopenAt: iso(60 * MINUTE) }),
+      0,
+      900,
+    ],
+    ['a circuit due for a probe lets it through', openState(), 5 * MINUTE, undefined],
+    ['a running probe delays it until the claim runs out', halfOpen(), 6 * MINUTE, 60],
+  ])('%s', (_case, state, offset, expected) => {
+    expect(fanOutDelaySeconds(state, at(offset))).toBe(expected);
   });
 
   it.each<[CircuitState, boolean]>([
