@@ -15,9 +15,11 @@ import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import * as z from 'zod/mini';
 import { DynamoAccountStore } from '../../adapters/dynamodb/accounts';
+import { DynamoCircuitStore } from '../../adapters/dynamodb/circuit';
 import { createDocumentClient } from '../../adapters/dynamodb/client';
 import { SqsFanOutTaskQueue } from '../../adapters/sqs/fan-out-queue';
 import { SqsSyncQueue } from '../../adapters/sqs/sync-queue';
+import { fanOutDelaySeconds } from '../../core/circuit';
 import {
   type FanOutTask,
   InvalidScheduleError,
@@ -25,7 +27,14 @@ import {
   type RunPlan,
   runSegment,
 } from '../../core/fan-out';
-import { ACCOUNTS_TABLE, FANOUT_QUEUE, IDEMPOTENCY_TABLE, SYNC_QUEUE } from '../../lib/resources';
+import { systemClock } from '../../core/ports';
+import {
+  ACCOUNTS_TABLE,
+  CONTROL_TABLE,
+  FANOUT_QUEUE,
+  IDEMPOTENCY_TABLE,
+  SYNC_QUEUE,
+} from '../../lib/resources';
 import { FANOUT_ENV, SYNC_ENV } from '../../lib/settings';
 import { intEnv, requireEnv } from '../shared/env';
 
@@ -51,7 +60,10 @@ const settings = {
 };
 
 const sqs = new SQSClient({});
-const accounts = new DynamoAccountStore(createDocumentClient(), settings.accountsTable);
+const doc = createDocumentClient();
+const accounts = new DynamoAccountStore(doc, settings.accountsTable);
+// Read once per task, uncached: a task is rare, and it must not queue a segment on stale news.
+const circuit = new DynamoCircuitStore(doc, requireEnv(CONTROL_TABLE.env));
 const syncQueue = new SqsSyncQueue(sqs, settings.syncQueueUrl);
 const taskQueue = new SqsFanOutTaskQueue(sqs, settings.fanOutQueueUrl);
 const processor = new BatchProcessor(EventType.SQS);
@@ -122,6 +134,17 @@ async function runTask(record: SQSRecord, context?: Context): Promise<void> {
     throw new Error('invalid fan-out task');
   }
   const task: FanOutTask = parsed.data;
+  const delaySeconds = fanOutDelaySeconds(await circuit.read(), systemClock.now());
+  if (delaySeconds !== undefined) {
+    // The provider circuit is open: queue no sync, look at this segment again when it may close.
+    await taskQueue.put([task], { delaySeconds });
+    logger.warn('segment deferred by the provider circuit', {
+      runId: task.runId,
+      segment: task.segment,
+      delaySeconds,
+    });
+    return;
+  }
   const result = await runSegment({ accounts, syncQueue }, task, {
     remainingTimeMs: () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY,
     minRemainingMs: MIN_REMAINING_MS,

@@ -13,7 +13,7 @@ import {
   type SendMessageBatchCommandInput,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSBatchResponse } from 'aws-lambda';
 import { mockClient } from 'aws-sdk-client-mock';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
@@ -26,6 +26,7 @@ vi.hoisted(() => {
   Object.assign(process.env, {
     ACCOUNTS_TABLE: 'accounts',
     IDEMPOTENCY_TABLE: 'idempotency',
+    CONTROL_TABLE: 'control',
     SYNC_QUEUE_URL: url('momo-sync-sync'),
     FANOUT_QUEUE_URL: url('momo-sync-fanout'),
     FANOUT_SCAN_SEGMENTS: '12',
@@ -124,6 +125,8 @@ beforeEach(() => {
   idempotencyRecords.clear();
   fakeIdempotencyTable();
   sqsMock.on(SendMessageBatchCommand).callsFake(acceptAll);
+  // The provider circuit's item: none, so closed.
+  docMock.on(GetCommand, { TableName: 'control' }).resolves({});
 });
 
 describe('fan-out, invoked by the schedule', () => {
@@ -180,6 +183,26 @@ describe('fan-out, invoked by the schedule', () => {
 });
 
 describe('fan-out, invoked with a segment task', () => {
+  it('queues no sync while the provider circuit is open and puts the task off until it may close', async () => {
+    const reopenAt = new Date(Date.now() + 120_000).toISOString();
+    docMock
+      .on(GetCommand, { TableName: 'control' })
+      .resolves({
+        Item: { pk: 'circuit#provider', status: 'open', version: 1, trips: 1, reopenAt },
+      });
+    docMock.on(ScanCommand).resolves({ Items: [dueItem(1)] });
+
+    const response = (await handler(taskEvent(task()), lambdaContext())) as SQSBatchResponse;
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(docMock).not.toHaveReceivedCommand(ScanCommand);
+    expect(batchesTo(SYNC_URL)).toEqual([]);
+    expect(batchesTo(FANOUT_URL)).toEqual([[task()]]);
+    const [delayed] = sqsMock.commandCalls(SendMessageBatchCommand);
+    expect(delayed?.args[0].input.Entries?.[0]?.DelaySeconds).toBeGreaterThan(100);
+    expect(delayed?.args[0].input.Entries?.[0]?.DelaySeconds).toBeLessThanOrEqual(120);
+  });
+
   it('queues a scheduled sync for every due account of the segment, ten per request', async () => {
     docMock.on(ScanCommand).resolves({ Items: Array.from({ length: 23 }, (_, i) => dueItem(i)) });
 
