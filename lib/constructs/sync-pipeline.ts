@@ -96,6 +96,7 @@ export class SyncPipeline extends Construct {
       environment: {
         [ACCOUNTS_TABLE.env]: data.accounts.tableName,
         [IDEMPOTENCY_TABLE.env]: data.idempotency.tableName,
+        [CONTROL_TABLE.env]: data.control.tableName,
         [SYNC_QUEUE.env]: this.syncQueue.queue.queueUrl,
         [FANOUT_QUEUE.env]: this.fanOutQueue.queue.queueUrl,
         [FANOUT_ENV.scanSegments]: String(config.fanOut.scanSegments),
@@ -120,6 +121,8 @@ export class SyncPipeline extends Construct {
       }),
     );
     allow(this.fanOut, ['dynamodb:Scan'], [data.accounts.tableArn]);
+    // The provider circuit's item: while it is open a segment task queues no sync.
+    allow(this.fanOut, ['dynamodb:GetItem'], [data.control.tableArn]);
     allow(
       this.fanOut,
       ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],

@@ -199,6 +199,7 @@ describe("the functions' settings", () => {
       expect.arrayContaining([
         'ACCOUNTS_TABLE',
         'IDEMPOTENCY_TABLE',
+        'CONTROL_TABLE',
         'SYNC_QUEUE_URL',
         'FANOUT_QUEUE_URL',
         'FANOUT_SCAN_SEGMENTS',
@@ -275,6 +276,7 @@ describe('least privilege', () => {
       fn: pipeline.fanOut,
       dynamodb: [
         'dynamodb:Scan on accounts',
+        'dynamodb:GetItem on control',
         ...['DeleteItem', 'GetItem', 'PutItem', 'UpdateItem'].map(
           (a) => `dynamodb:${a} on idempotency`,
         ),
