@@ -39,7 +39,11 @@ export type SqsBatchHandler = (event: SQSEvent, context: Context) => Promise<unk
 export interface PollerOptions {
   sqs: SQSClient;
   queueUrl: string;
-  handler: SqsBatchHandler;
+  /**
+   * The handler, or one per concurrent slot (at least `maximumConcurrency` of them): slot i only
+   * ever invokes `handler[i]`, one batch at a time, like one Lambda execution environment.
+   */
+  handler: SqsBatchHandler | readonly SqsBatchHandler[];
   /** Name the Context carries (`momo-sync-sync-account`). */
   functionName: string;
   /** The function's timeout: the Context's remaining time counts down from it. */
@@ -124,6 +128,12 @@ export function createPoller(options: PollerOptions): Poller {
   }
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new RangeError(`maximumConcurrency must be a positive integer, got ${concurrency}`);
+  }
+  const slots = typeof options.handler === 'function' ? [options.handler] : options.handler;
+  if (slots.length === 0 || (slots.length > 1 && slots.length < concurrency)) {
+    throw new RangeError(
+      `handler must be one function or at least maximumConcurrency (${concurrency}) of them, got ${slots.length}`,
+    );
   }
   const region = options.region ?? 'us-east-1';
   const idleDelayMs = options.idleDelayMs ?? 100;
@@ -210,14 +220,14 @@ export function createPoller(options: PollerOptions): Poller {
     }
   }
 
-  async function invoke(messages: Message[]): Promise<void> {
+  async function invoke(messages: Message[], handler: SqsBatchHandler): Promise<void> {
     const event: SQSEvent = {
       Records: messages.map((message) => toRecord(message, queueArn ?? '', region)),
     };
     const context = createContext(options.functionName, options.timeoutMs, region);
     stats.invocations += 1;
     stats.records += messages.length;
-    const outcome = await runWithTimeout(() => options.handler(event, context), options.timeoutMs);
+    const outcome = await runWithTimeout(() => handler(event, context), options.timeoutMs);
     let toDelete: Message[] = [];
     let kind: BatchResult['outcome'];
     if (outcome.kind === 'timeout') {
@@ -249,7 +259,8 @@ export function createPoller(options: PollerOptions): Poller {
     });
   }
 
-  async function work(): Promise<void> {
+  async function work(slot: number): Promise<void> {
+    const handler = slots[slot % slots.length]!;
     while (running) {
       try {
         const messages = await screen(await receive());
@@ -260,7 +271,7 @@ export function createPoller(options: PollerOptions): Poller {
         active += 1;
         stats.peakConcurrency = Math.max(stats.peakConcurrency, active);
         try {
-          await invoke(messages);
+          await invoke(messages, handler);
         } finally {
           active -= 1;
         }
@@ -297,7 +308,7 @@ export function createPoller(options: PollerOptions): Poller {
       running = true;
       // Each worker receives one batch and handles it before receiving again, so the number of
       // workers is the concurrency bound and no message waits received but unhandled.
-      workers = Array.from({ length: concurrency }, () => work());
+      workers = Array.from({ length: concurrency }, (_, slot) => work(slot));
     },
     async drain(drainOptions = {}) {
       const deadline = Date.now() + (drainOptions.timeoutMs ?? 60_000);

@@ -13,7 +13,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createRequestHandler } from 'local-aws-sqs';
 import { dlqLocalName, QUEUES, type QueueDef } from '../../lib/resources';
 
@@ -70,6 +70,15 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Runn
       await closeServer(server);
     },
   };
+}
+
+/** An SDK client for a local endpoint, with fixed keys so no credential chain is probed. */
+export function localSqsClient(endpoint: string, region = LOCAL_REGION): SQSClient {
+  return new SQSClient({
+    endpoint,
+    region,
+    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+  });
 }
 
 function operationOf(request: IncomingMessage): string {

@@ -3,11 +3,12 @@
  * redeliveries happen within a test's patience.
  */
 import { randomUUID } from 'node:crypto';
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { QueueDef } from '../../lib/resources';
 import {
   createQueues,
   type LocalQueue,
+  localSqsClient,
   type RunningSqs,
   startLocalSqs,
 } from '../../local/engines/sqs';
@@ -20,15 +21,6 @@ export interface TestSqs {
   /** Sends bodies in batches of ten; returns the message ids in order. */
   send(queueUrl: string, bodies: string[]): Promise<string[]>;
   close(): Promise<void>;
-}
-
-/** An SDK client for a local endpoint, with fixed keys so no credential chain is probed. */
-export function localSqsClient(endpoint: string): SQSClient {
-  return new SQSClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
 }
 
 /** A queue definition for tests; the visibility timeout is its factor times 1 s. */

@@ -9,10 +9,11 @@ import { dlqLocalName, QUEUES, type QueueDef } from '../../../lib/resources';
 import {
   createQueues,
   type LocalQueue,
+  localSqsClient,
   queueAttributes,
   startLocalSqs,
 } from '../../../local/engines/sqs';
-import { localSqsClient, startTestSqs, type TestSqs } from '../sqs-fixture';
+import { startTestSqs, type TestSqs } from '../sqs-fixture';
 
 let sqs: TestSqs;
 
