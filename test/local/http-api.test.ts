@@ -217,7 +217,7 @@ describe('the JWT authorizer', () => {
     expect(jwks.keys).toEqual([
       expect.objectContaining({ kid: local.issuer.key.kid, kty: 'RSA', alg: 'RS256' }),
     ]);
-    expect(jwks.keys[0].d).toBeUndefined();
+    expect(jwks.keys[0]?.d).toBeUndefined();
   });
 });
 
