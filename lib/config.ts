@@ -128,6 +128,39 @@ const monitoringSchema = z.strictObject({
   consumerThrottles: int(1, 100_000).default(1),
 });
 
+/** The nil UUID: the placeholder app id OneSignal refuses until a real one is configured. */
+export const UNSET_ONESIGNAL_APP_ID = '00000000-0000-0000-0000-000000000000';
+
+// Schemes a browser or the OS would open itself instead of handing the link to the app.
+const RESERVED_SCHEMES = new Set(['http', 'https', 'javascript', 'data', 'file', 'about', 'blob']);
+
+const notificationsSchema = z.strictObject({
+  /**
+   * The OneSignal app id (dashboard: Settings > Keys & IDs). The default is a placeholder that
+   * OneSignal refuses: until it is set, re-link requests end in the notify DLQ, where the DLQ
+   * alarm shows them.
+   */
+  oneSignalAppId: z.uuid().default(UNSET_ONESIGNAL_APP_ID),
+  /** Secrets Manager secret holding the app's REST API key, as text or `{ "restApiKey": ... }`. */
+  secretName: z
+    .string()
+    .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/)
+    .default('momo-sync/onesignal'),
+  /** The mobile app's URL scheme: a push opens `<scheme>://accounts/<id>/relink`. */
+  appScheme: z
+    .string()
+    .regex(/^[a-z][a-z0-9+.-]{0,31}$/)
+    .refine((scheme) => !RESERVED_SCHEMES.has(scheme))
+    .default('momofinance'),
+  /** Requests per notifier invocation. */
+  batchSize: int(1, 10).default(10),
+  /**
+   * Cap on concurrent notifier invocations. Re-link pushes come a few at a time; the cap keeps a
+   * burst (a provider-wide link expiry) well under OneSignal's rate limit.
+   */
+  maximumConcurrency: int(2, 1000).default(2),
+});
+
 const configSchema = z
   .strictObject({
     schedule: scheduleSchema.prefault({}),
@@ -136,6 +169,7 @@ const configSchema = z
     fanOut: fanOutSchema.prefault({}),
     sync: syncSchema.prefault({}),
     monitoring: monitoringSchema.prefault({}),
+    notifications: notificationsSchema.prefault({}),
     /** `aws-managed` keys, or one customer-managed KMS key for the tables and queues. */
     encryption: z.enum(['aws-managed', 'customer-managed']).default('aws-managed'),
     /** Retention of every function's log group. */
@@ -226,6 +260,15 @@ const FIXES: Record<string, string> = {
   'monitoring.failureRatePercent': 'use a whole number from 1 to 100',
   'monitoring.failureRateMinSyncs': 'use a whole number from 1 to 100000',
   'monitoring.consumerThrottles': 'use a whole number from 1 to 100000',
+  'notifications.oneSignalAppId':
+    'use your OneSignal app id, a UUID from the dashboard (Settings > Keys & IDs), e.g. "5eb5a37e-b458-11e3-ac11-000c2940e62c"',
+  'notifications.secretName':
+    'use a Secrets Manager secret name (letters, digits and /_+=.@-), e.g. "momo-sync/onesignal"',
+  'notifications.appScheme':
+    'use the app\'s own URL scheme: a lowercase letter then up to 31 of a-z 0-9 + . -, not http, https, javascript, data, file, about or blob, e.g. "momofinance"',
+  'notifications.batchSize': 'use a whole number from 1 to 10',
+  'notifications.maximumConcurrency':
+    'use a whole number from 2 to 1000 (the range Lambda allows for an SQS event source)',
   encryption: 'use "aws-managed" or "customer-managed"',
   logRetentionDays: `use one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
   syncRunTtlDays: 'use a whole number of days from 1 to 3650',
