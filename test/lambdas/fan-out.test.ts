@@ -185,11 +185,9 @@ describe('fan-out, invoked by the schedule', () => {
 describe('fan-out, invoked with a segment task', () => {
   it('queues no sync while the provider circuit is open and puts the task off until it may close', async () => {
     const reopenAt = new Date(Date.now() + 120_000).toISOString();
-    docMock
-      .on(GetCommand, { TableName: 'control' })
-      .resolves({
-        Item: { pk: 'circuit#provider', status: 'open', version: 1, trips: 1, reopenAt },
-      });
+    docMock.on(GetCommand, { TableName: 'control' }).resolves({
+      Item: { pk: 'circuit#provider', status: 'open', version: 1, trips: 1, reopenAt },
+    });
     docMock.on(ScanCommand).resolves({ Items: [dueItem(1)] });
 
     const response = (await handler(taskEvent(task()), lambdaContext())) as SQSBatchResponse;
