@@ -121,6 +121,8 @@ export const LOG_MESSAGES = {
   runPlanned: 'run planned',
   /** Fan-out, one per segment task: {@link FanOutLogLine}. */
   fanOutSegmentFinished: 'segment pages done',
+  /** Consumers, one per message moved to a DLQ: queue, reason (never the body). */
+  deadLettered: 'message dead-lettered',
 } as const;
 
 /** The keys of the consumer's `sync finished` line (no personal data: ids and counts only). */

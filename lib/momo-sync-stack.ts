@@ -4,6 +4,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { MomoSyncConfig } from './config';
 import { Data } from './constructs/data';
+import { Monitoring } from './constructs/monitoring';
 import { createQueuePair, type QueuePair } from './constructs/queue';
 import { SyncPipeline } from './constructs/sync-pipeline';
 import { NOTIFY_QUEUE } from './resources';
@@ -26,6 +27,7 @@ export class MomoSyncStack extends Stack {
   readonly data: Data;
   readonly notifyQueue: QueuePair;
   readonly pipeline: SyncPipeline;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: MomoSyncStackProps) {
     super(scope, id, props);
@@ -48,6 +50,26 @@ export class MomoSyncStack extends Stack {
       notifyQueue: this.notifyQueue.queue,
       encryptionKey: this.encryptionKey,
       logRetention: config.logRetentionDays as RetentionDays,
+    });
+    const { pipeline } = this;
+    const pairs = [
+      pipeline.syncQueue,
+      pipeline.manualQueue,
+      pipeline.fanOutQueue,
+      this.notifyQueue,
+    ];
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      config: config.monitoring,
+      syncQueue: pipeline.syncQueue.queue,
+      queues: pairs.slice(1).map((pair) => ({ name: pair.def.name, queue: pair.queue })),
+      deadLetterQueues: [
+        ...pairs.map((pair) => ({ name: pair.def.name, queue: pair.dlq })),
+        { name: 'schedule', queue: pipeline.scheduleDlq },
+      ],
+      consumer: pipeline.syncAccount,
+      otherFunctions: [{ name: 'fan-out', fn: pipeline.fanOut }],
+      logGroups: { consumer: pipeline.syncAccount.logGroup, fanOut: pipeline.fanOut.logGroup },
+      encryptionKey: this.encryptionKey,
     });
   }
 }
