@@ -31,6 +31,8 @@ export interface RunScope {
   since: string;
   /** Accounts that were due when the scheduler ticked. */
   dueAccountIds: string[];
+  /** Owners with a push device in the OneSignal stub: their re-link episodes must push once. */
+  pushableOwners?: string[];
 }
 
 export interface SyncSummary {
@@ -123,11 +125,55 @@ export async function checkInvariants(
   scope: RunScope,
 ): Promise<InvariantResult[]> {
   const accounts = await scanAll<Account>(sources.doc, sources.tables.accounts);
-  return [
+  const results = [
     await storedExactlyOnce(sources, accounts),
     noLeaseLeft(accounts),
     await noMessageLost(sources, scope),
   ];
+  if (sources.oneSignal && scope.pushableOwners) {
+    results.push(onePushPerEpisode(sources.oneSignal, accounts, scope));
+  }
+  return results;
+}
+
+/**
+ * Invariant 3, for the episodes the run opened: each one whose owner has a device and wants
+ * pushes got exactly one push, and no push went anywhere else.
+ */
+function onePushPerEpisode(
+  stub: RunningOneSignalStub,
+  accounts: Account[],
+  scope: RunScope,
+): InvariantResult {
+  const pushable = new Set(scope.pushableOwners);
+  const counts = new Map<string, number>();
+  for (const push of stub.pushes()) {
+    const data = push.data as { accountId?: unknown; episode?: unknown } | undefined;
+    const key = `${String(data?.accountId)}#${String(data?.episode)}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const expected = new Set(
+    accounts
+      .filter(
+        (account) =>
+          account.syncStatus === 'auth_required' &&
+          account.reauth !== undefined &&
+          account.reauth.openedAt >= scope.since &&
+          account.relinkPushes !== false &&
+          pushable.has(account.ownerId),
+      )
+      .map((account) => `${account.accountId}#${account.reauth?.episode}`),
+  );
+  const missing = [...expected].filter((key) => !counts.has(key));
+  const repeated = [...counts].filter(([, count]) => count > 1).map(([key]) => key);
+  const stray = [...counts.keys()].filter((key) => !expected.has(key));
+  return {
+    name: 'one re-link push per re-auth episode',
+    ok: missing.length === 0 && repeated.length === 0 && stray.length === 0,
+    detail:
+      `${expected.size} episodes, ${missing.length} without a push, ` +
+      `${repeated.length} pushed more than once, ${stray.length} pushes for no open episode`,
+  };
 }
 
 /** Invariant 1: every transaction of the simulator's truth stored once, with its status. */

@@ -72,16 +72,33 @@ export type ServiceName = keyof typeof PORT_OFFSETS;
 /** Largest base port: the last offset must still be a port. */
 export const MAX_BASE_PORT = 65_535 - Math.max(...Object.values(PORT_OFFSETS));
 
-/** A server could not listen because its port is taken. */
+/** What each server is, for messages. */
+export const SERVICE_LABELS: Record<ServiceName, string> = {
+  api: 'app API',
+  dynamodb: 'DynamoDB (dynalite)',
+  sqs: 'SQS (local-aws-sqs)',
+  secrets: 'Secrets Manager endpoint',
+  momo: 'MoMo simulator',
+  oneSignal: 'OneSignal stub',
+};
+
+/** A server could not listen on its port: taken (EADDRINUSE) or not allowed (EACCES). */
 export class PortInUseError extends Error {
   constructor(
     readonly service: ServiceName,
     readonly port: number,
+    readonly code = 'EADDRINUSE',
   ) {
-    super(`port ${port} (${service}) is already in use`);
+    super(
+      code === 'EADDRINUSE'
+        ? `port ${port} (${SERVICE_LABELS[service]}) is already in use`
+        : `port ${port} (${SERVICE_LABELS[service]}) cannot be opened (${code})`,
+    );
     this.name = 'PortInUseError';
   }
 }
+
+const LISTEN_ERRORS = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL']);
 
 export interface LocalStackOptions {
   /** Base port (see {@link PORT_OFFSETS}); 0 gives every server a free port. Default 0. */
@@ -320,9 +337,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         });
       } catch (error) {
         await Promise.all(pollers.map((poller) => poller.stop()));
-        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-          throw new PortInUseError('api', portOf('api'));
-        }
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code && LISTEN_ERRORS.has(code)) throw new PortInUseError('api', portOf('api'), code);
         throw error;
       }
     }
@@ -461,7 +477,9 @@ async function startAll<T extends Starters>(starters: T): Promise<Started<T>> {
     await closeAll(started);
     const reason = (settled[failureIndex] as PromiseRejectedResult).reason as NodeJS.ErrnoException;
     const [service] = entries[failureIndex]!;
-    if (reason?.code === 'EADDRINUSE') throw new PortInUseError(service, portFromError(reason));
+    if (reason?.code && LISTEN_ERRORS.has(reason.code)) {
+      throw new PortInUseError(service, portFromError(reason), reason.code);
+    }
     throw reason;
   }
   return Object.fromEntries(

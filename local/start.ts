@@ -63,9 +63,6 @@ export function parseStartOptions(argv: string[]): StartOptions | 'help' {
   if (values.help) return 'help';
   const accounts = wholeNumber('--accounts', values.accounts, DEFAULT_ACCOUNTS, 1, MAX_ACCOUNTS);
   const port = wholeNumber('--port', values.port, DEFAULT_PORT, 0, MAX_BASE_PORT);
-  if (port !== 0 && port < 1024) {
-    throw new UsageError(`--port ${port} is a privileged port: use 0 or 1024 to ${MAX_BASE_PORT}`);
-  }
   const logLevel = (values['log-level'] ?? 'ERROR').toUpperCase();
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new UsageError(
@@ -164,7 +161,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof PortInUseError) {
       process.stderr.write(
-        `npm start: ${error.message}; stop what holds it or pass --port with another base port\n`,
+        `npm start: ${error.message}; free it or pass --port with another base port\n`,
       );
       return 2;
     }
@@ -235,10 +232,13 @@ export async function main(argv: string[]): Promise<number> {
       oneSignal: stack.oneSignal,
       sqsRequests: () => stack.sqsWorkRequests(),
     };
-    const scope: RunScope = { runId, since, dueAccountIds };
+    const scope: RunScope = { runId, since, dueAccountIds, pushableOwners: [...DEMO_USERS] };
     const summary = await summarize(sources, scope);
     const invariants = await checkInvariants(sources, scope);
     out(`\n${renderReport(summary, invariants, wallSeconds)}`);
+    if (dueAccountIds.length === 0 && summary.accounts > 0) {
+      out('\nnote: no account was due; an earlier run in this --data directory synced them\n');
+    }
     if (handlerErrors > 0) {
       out(
         `\nnote: ${handlerErrors} handler or poller errors; rerun with --log-level WARN to see them\n`,
