@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import type { MomoSyncConfig } from './config';
 import { Data } from './constructs/data';
 import { Monitoring } from './constructs/monitoring';
+import { Notifications } from './constructs/notifications';
 import { createQueuePair, type QueuePair } from './constructs/queue';
 import { SyncPipeline } from './constructs/sync-pipeline';
 import { NOTIFY_QUEUE } from './resources';
@@ -27,6 +28,7 @@ export class MomoSyncStack extends Stack {
   readonly data: Data;
   readonly notifyQueue: QueuePair;
   readonly pipeline: SyncPipeline;
+  readonly notifications: Notifications;
   readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: MomoSyncStackProps) {
@@ -51,7 +53,15 @@ export class MomoSyncStack extends Stack {
       encryptionKey: this.encryptionKey,
       logRetention: config.logRetentionDays as RetentionDays,
     });
-    const { pipeline } = this;
+    this.notifications = new Notifications(this, 'Notifications', {
+      config,
+      data: this.data,
+      notifyQueue: this.notifyQueue,
+      timeout: NOTIFIER_TIMEOUT,
+      encryptionKey: this.encryptionKey,
+      logRetention: config.logRetentionDays as RetentionDays,
+    });
+    const { pipeline, notifications } = this;
     const pairs = [
       pipeline.syncQueue,
       pipeline.manualQueue,
@@ -67,8 +77,15 @@ export class MomoSyncStack extends Stack {
         { name: 'schedule', queue: pipeline.scheduleDlq },
       ],
       consumer: pipeline.syncAccount,
-      otherFunctions: [{ name: 'fan-out', fn: pipeline.fanOut }],
-      logGroups: { consumer: pipeline.syncAccount.logGroup, fanOut: pipeline.fanOut.logGroup },
+      otherFunctions: [
+        { name: 'fan-out', fn: pipeline.fanOut },
+        { name: 'notifier', fn: notifications.notifier },
+      ],
+      logGroups: {
+        consumer: pipeline.syncAccount.logGroup,
+        fanOut: pipeline.fanOut.logGroup,
+        notifier: notifications.logGroup,
+      },
       encryptionKey: this.encryptionKey,
     });
   }
