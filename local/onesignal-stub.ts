@@ -22,8 +22,11 @@ export interface OneSignalStubOptions {
   appId: string;
   /** The app's REST API key the stub accepts. */
   apiKey: string;
-  /** External ids that have a subscribed push device; every other one has none. */
-  externalIdsWithDevices?: Iterable<string>;
+  /**
+   * External ids that have a subscribed push device; every other one has none. `'all'` gives
+   * every user a device (a demo or a soak where each owner has the app installed).
+   */
+  externalIdsWithDevices?: Iterable<string> | 'all';
   /** The stub's clock, for the 30-day idempotency window. */
   now?: () => Date;
 }
@@ -107,7 +110,9 @@ export async function startOneSignalStub(
 ): Promise<RunningOneSignalStub> {
   const host = options.host ?? '127.0.0.1';
   const now = options.now ?? (() => new Date());
-  const devices = new Set(options.externalIdsWithDevices ?? []);
+  const everyone = options.externalIdsWithDevices === 'all';
+  const devices = new Set(everyone ? [] : (options.externalIdsWithDevices ?? []));
+  const hasDevice = (externalId: string) => everyone || devices.has(externalId);
   let delivered: DeliveredPush[] = [];
   let requestCount = 0;
   let failures: StubFailure[] = [];
@@ -148,7 +153,7 @@ export async function startOneSignalStub(
     if (problem) return badRequest(problem);
     const aliases = body.include_aliases as Record<string, string[]>;
     const targeted = aliases.external_id ?? [];
-    const reached = targeted.filter((id) => devices.has(id));
+    const reached = targeted.filter(hasDevice);
     let answer: Answer;
     if (reached.length === 0) {
       answer = { status: 200, body: { id: '', errors: [ONESIGNAL_MESSAGES.noSubscribers] } };
@@ -166,7 +171,7 @@ export async function startOneSignalStub(
         ...(typeof body.name === 'string' ? { name: body.name } : {}),
         receivedAt: now().toISOString(),
       });
-      const missing = targeted.filter((target) => !devices.has(target));
+      const missing = targeted.filter((target) => !hasDevice(target));
       answer = {
         status: 200,
         body: {

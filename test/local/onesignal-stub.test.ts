@@ -142,6 +142,26 @@ describe('OneSignal stub', () => {
     expect(answer.body.id).not.toBe('');
   });
 
+  it('gives every user a device when told all have one', async () => {
+    const open = await startOneSignalStub({
+      appId: APP_ID,
+      apiKey: API_KEY,
+      externalIdsWithDevices: 'all',
+    });
+    try {
+      const response = await fetch(`${open.url}/notifications`, {
+        method: 'POST',
+        headers: { authorization: `Key ${API_KEY}`, 'content-type': 'application/json' },
+        body: JSON.stringify(makeMessage({ include_aliases: { external_id: ['anyone'] } })),
+      });
+
+      expect(((await response.json()) as { id: string }).id).not.toBe('');
+      expect(open.pushes().map((push) => push.externalIds)).toEqual([['anyone']]);
+    } finally {
+      await open.close();
+    }
+  });
+
   it('fails the next requests as told, then recovers', async () => {
     stub.failNext(2, { status: 429, retryAfterSeconds: 9 });
 
