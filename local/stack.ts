@@ -75,8 +75,8 @@ export const MAX_BASE_PORT = 65_535 - Math.max(...Object.values(PORT_OFFSETS));
 /** What each server is, for messages. */
 export const SERVICE_LABELS: Record<ServiceName, string> = {
   api: 'app API',
-  dynamodb: 'DynamoDB (dynalite)',
-  sqs: 'SQS (local-aws-sqs)',
+  dynamodb: 'dynalite',
+  sqs: 'local-aws-sqs',
   secrets: 'Secrets Manager endpoint',
   momo: 'MoMo simulator',
   oneSignal: 'OneSignal stub',

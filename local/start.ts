@@ -41,7 +41,9 @@ const LOG_LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT'];
 const DRAIN_TIMEOUT_MS = 15 * 60_000;
 
 /** A wrong command line: printed as one line, exit 2. */
-class UsageError extends Error {}
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
 
 export interface StartOptions {
   accounts: number;

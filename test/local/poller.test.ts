@@ -210,6 +210,34 @@ describe('createPoller', () => {
     expect(poller.stats()).toMatchObject({ invocations: 30, peakConcurrency: 3 });
   });
 
+  it('gives each concurrent slot its own handler, which never runs two batches at once', async () => {
+    // Arrange
+    const queue = await sqs.queue();
+    await sqs.send(
+      queue.url,
+      Array.from({ length: 24 }, (_, index) => `e${index}`),
+    );
+    const busy = [false, false, false];
+    const overlaps: number[] = [];
+    const invocations = [0, 0, 0];
+    const environments = busy.map((_, slot) => async () => {
+      if (busy[slot]) overlaps.push(slot);
+      busy[slot] = true;
+      invocations[slot] = (invocations[slot] ?? 0) + 1;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      busy[slot] = false;
+    });
+
+    // Act
+    const poller = await startPoller(queue, environments, { batchSize: 1, maximumConcurrency: 3 });
+    await poller.drain();
+
+    // Assert
+    expect(overlaps).toEqual([]);
+    expect(invocations.every((count) => count > 0)).toBe(true);
+    expect(invocations.reduce((sum, count) => sum + count, 0)).toBe(24);
+  });
+
   it('hands the handler a record in the shape Lambda builds', async () => {
     // Arrange
     const queue = await sqs.queue();
@@ -346,6 +374,7 @@ describe('createPoller', () => {
     [{ batchSize: 0 }, 'batchSize'],
     [{ batchSize: 11 }, 'batchSize'],
     [{ maximumConcurrency: 0 }, 'maximumConcurrency'],
+    [{ maximumConcurrency: 3, handler: [async () => undefined, async () => undefined] }, 'handler'],
   ])('fails if given %o', (overrides, field) => {
     // Arrange
     const options: PollerOptions = {

@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { freeBasePort } from './ports';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `npm start -- <args>` from the repository root and collects what it printed. */
+function npmStart(args: string[]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('npm', ['start', '--silent', '--', ...args], {
+      cwd: new URL('../..', import.meta.url),
+      env: { ...process.env, CI: 'true' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function occupy(port: number): Promise<Server> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+}
+
+const STACK_TRACE = /^\s+at /m;
+
+describe('npm start', () => {
+  it('syncs the demo wallets once, prints the summary and exits 0 with --once', async () => {
+    // Act
+    const run = await npmStart(['--once', '--accounts', '4', '--port', '0']);
+
+    // Assert
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    for (const row of [
+      'accounts synced         3 of 4 due',
+      'transactions added',
+      'transactions updated',
+      'transactions unchanged',
+      're-link needed          1',
+      'in backoff              0',
+      'DLQ depth               0',
+    ]) {
+      expect(run.stdout).toContain(row);
+    }
+    expect(run.stdout).toMatch(/^Invariants$/m);
+    expect(run.stdout).not.toContain('FAIL');
+  }, 120_000);
+
+  it('exits 2 with one line and no stack trace for a bad option', async () => {
+    // Act
+    const run = await npmStart(['--once', '--accounts', '0']);
+
+    // Assert
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe(
+      'npm start: --accounts 0 is not a whole number from 1 to 100000 (see npm start -- --help)',
+    );
+    expect(run.stderr).not.toMatch(STACK_TRACE);
+  }, 60_000);
+
+  it('exits 2 naming the port and the server when a port is taken', async () => {
+    // Arrange
+    const base = await freeBasePort(6);
+    const blocker = await occupy(base + 2);
+
+    // Act
+    const run = await npmStart(['--once', '--accounts', '1', '--port', String(base)]);
+    await new Promise((resolve) => blocker.close(resolve));
+
+    // Assert
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe(
+      `npm start: port ${base + 2} (local-aws-sqs) is already in use; free it or pass --port with another base port`,
+    );
+  }, 60_000);
+});
