@@ -1,15 +1,14 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { PolicyDocument, PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { METRICS_NAMESPACE } from '../metrics';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-/** Namespace of every custom metric momo-sync emits. */
-export const METRICS_NAMESPACE = 'MomoSync';
 
 /** Props of {@link SyncFunction}. */
 export interface SyncFunctionProps {
@@ -42,7 +41,24 @@ export class SyncFunction extends Construct {
       retention: props.logRetention,
       removalPolicy: props.logRemovalPolicy ?? RemovalPolicy.DESTROY,
     });
+    // Its own role rather than AWSLambdaBasicExecutionRole, which may write to every log group
+    // of the account: this one writes to the function's log group only. Inline, so the grants
+    // the constructs add (the role's DefaultPolicy) stay exactly the function's data access.
+    const role = new Role(this, 'Role', {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      inlinePolicies: {
+        logs: new PolicyDocument({
+          statements: [
+            new PolicyStatement({
+              actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+              resources: [this.logGroup.logGroupArn],
+            }),
+          ],
+        }),
+      },
+    });
     this.function = new NodejsFunction(this, 'Function', {
+      role,
       entry: path.join(ROOT, 'lambdas', props.entry, 'index.ts'),
       handler: 'handler',
       projectRoot: ROOT,
