@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
-import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { createHash, randomUUID } from 'node:crypto';
+import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isEmpty, type LocalQueue, queueDepth } from '../../local/engines/sqs';
@@ -183,6 +183,35 @@ describe('createPoller', () => {
     );
     expect(Messages.map((message) => message.Body)).toEqual(['poison']);
     expect(Messages[0]?.Attributes?.DeadLetterQueueSourceArn).toBe(queue.arn);
+  });
+
+  it('moves an over-received message to the DLQ itself when the queue has no redrive policy', async () => {
+    // Arrange
+    const dlq = await sqs.queue();
+    const { QueueUrl: bareUrl } = await sqs.client.send(
+      new CreateQueueCommand({
+        QueueName: `bare-${randomUUID().slice(0, 8)}`,
+        Attributes: { VisibilityTimeout: '1' },
+      }),
+    );
+    const bare = { ...dlq, url: bareUrl!, arn: '' };
+    await sqs.send(bare.url, ['poison']);
+    const recorder = recordingHandler(() => 'fail');
+
+    // Act
+    const poller = await startPoller(bare, recorder.handler, {
+      dlqUrl: dlq.url,
+      maxReceiveCount: 2,
+    });
+    await poller.drain();
+
+    // Assert
+    expect(recorder.deliveriesOf('poison').map((d) => d.receiveCount)).toEqual([1, 2]);
+    expect(poller.stats().deadLettered).toBe(1);
+    const { Messages = [] } = await sqs.client.send(
+      new ReceiveMessageCommand({ QueueUrl: dlq.url }),
+    );
+    expect(Messages.map((message) => message.Body)).toEqual(['poison']);
   });
 
   it('never handles more than maximumConcurrency batches at once', async () => {
