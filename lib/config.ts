@@ -161,6 +161,39 @@ const notificationsSchema = z.strictObject({
   maximumConcurrency: int(2, 1000).default(2),
 });
 
+/**
+ * The issuer a deployment trusts until one is configured. `.invalid` never resolves (RFC 6761),
+ * so an API deployed without an identity provider refuses every token instead of trusting one.
+ */
+export const UNSET_JWT_ISSUER = 'https://issuer.invalid';
+
+const apiSchema = z.strictObject({
+  /**
+   * The OIDC issuer whose tokens the app API accepts: exactly the tokens' `iss`, https. API
+   * Gateway reads its keys from `<issuer>/.well-known/openid-configuration`.
+   */
+  jwtIssuer: z
+    .url({ protocol: /^https$/ })
+    .refine((url) => !/[?#]/.test(url))
+    .default(UNSET_JWT_ISSUER),
+  /** Client ids a token's `aud` (or `client_id`) must name one of. */
+  jwtAudience: z
+    .array(z.string())
+    .min(1)
+    .max(50)
+    // Checked as a whole so that the message names the key, not an index into it.
+    .refine((list) => list.every((audience) => /^[\x21-\x7e]{1,256}$/.test(audience)))
+    .default(['momo-sync-app']),
+  /** Steady requests per second the stage admits, across all callers. */
+  throttlingRateLimit: int(1, 10_000).default(50),
+  /** Requests the stage admits at once above the steady rate. */
+  throttlingBurstLimit: int(1, 5_000).default(100),
+  /** Least seconds between two syncs an owner may queue for one account (manual or re-link). */
+  manualSyncIntervalSeconds: int(10, 86_400).default(300),
+  /** The api function's timeout; API Gateway gives up on an integration after 30 s. */
+  timeoutSeconds: int(3, 29).default(10),
+});
+
 const configSchema = z
   .strictObject({
     schedule: scheduleSchema.prefault({}),
@@ -170,6 +203,7 @@ const configSchema = z
     sync: syncSchema.prefault({}),
     monitoring: monitoringSchema.prefault({}),
     notifications: notificationsSchema.prefault({}),
+    api: apiSchema.prefault({}),
     /** `aws-managed` keys, or one customer-managed KMS key for the tables and queues. */
     encryption: z.enum(['aws-managed', 'customer-managed']).default('aws-managed'),
     /** Retention of every function's log group. */
@@ -269,6 +303,15 @@ const FIXES: Record<string, string> = {
   'notifications.batchSize': 'use a whole number from 1 to 10',
   'notifications.maximumConcurrency':
     'use a whole number from 2 to 1000 (the range Lambda allows for an SQS event source)',
+  'api.jwtIssuer':
+    'use your identity provider\'s issuer URL exactly as its tokens carry it in "iss" (https, no query), e.g. "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf123"',
+  'api.jwtAudience':
+    'use a list of 1 to 50 client ids (printable, no spaces) the app\'s tokens carry in "aud", e.g. ["momo-sync-app"]',
+  'api.throttlingRateLimit': 'use a whole number of requests per second from 1 to 10000',
+  'api.throttlingBurstLimit': 'use a whole number of requests from 1 to 5000',
+  'api.manualSyncIntervalSeconds': 'use a whole number of seconds from 10 to 86400',
+  'api.timeoutSeconds':
+    'use a whole number of seconds from 3 to 29 (API Gateway stops waiting at 30)',
   encryption: 'use "aws-managed" or "customer-managed"',
   logRetentionDays: `use one of CloudWatch Logs' retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
   syncRunTtlDays: 'use a whole number of days from 1 to 3650',
