@@ -123,7 +123,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(USAGE);
       return 0;
     }
-    if (options.scenarioFile) scenario = await loadScenario(options.scenarioFile);
+    if (options.scenarioFile) {
+      scenario = await loadScenario(options.scenarioFile);
+      process.stdout.write(
+        `scenario ${options.scenarioFile}: seed, size, latency and rate limit taken; ` +
+          'its faults and rounds are run by npm run chaos\n',
+      );
+    }
   } catch (error) {
     if (error instanceof UsageError || error instanceof ScenarioError) {
       process.stderr.write(`npm start: ${error.message} (see npm start -- --help)\n`);
@@ -173,6 +179,7 @@ export async function main(argv: string[]): Promise<number> {
   const shutdown = once(async () => {
     await stack.close();
   });
+  const signals = handleSignals(shutdown);
   try {
     const demo = await seedDemo(
       stack.simulator,
@@ -252,7 +259,7 @@ export async function main(argv: string[]): Promise<number> {
       return ok ? 0 : 1;
     }
     out(`\n${servingBanner(stack)}`);
-    return await serveUntilSignal(shutdown);
+    return await signals.serve();
   } catch (error) {
     await shutdown();
     throw error;
@@ -301,25 +308,39 @@ function servingBanner(stack: LocalStack): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** Waits for Ctrl-C or SIGTERM, then shuts down; a second Ctrl-C exits at once. */
-function serveUntilSignal(shutdown: () => Promise<void>): Promise<number> {
-  return new Promise((resolve) => {
-    let stopping = false;
-    const onSignal = () => {
-      if (stopping) process.exit(130);
-      stopping = true;
-      process.stdout.write('\nstopping...\n');
-      shutdown().then(
-        () => resolve(0),
-        (error: unknown) => {
-          process.stderr.write(`npm start: shutdown failed: ${(error as Error).message}\n`);
-          resolve(1);
-        },
-      );
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+/**
+ * Ctrl-C and SIGTERM from the moment the stack is up: during the first sync they shut down and
+ * exit 130; while serving, `stopped` resolves once everything is closed. A second Ctrl-C exits
+ * at once.
+ */
+function handleSignals(shutdown: () => Promise<void>) {
+  let serving = false;
+  let stopping = false;
+  let resolveStopped: (code: number) => void = () => undefined;
+  const stopped = new Promise<number>((resolve) => {
+    resolveStopped = resolve;
   });
+  const onSignal = () => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    process.stdout.write('\nstopping...\n');
+    shutdown().then(
+      () => (serving ? resolveStopped(0) : process.exit(130)),
+      (error: unknown) => {
+        process.stderr.write(`npm start: shutdown failed: ${(error as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return {
+    /** Resolves with the exit code once a signal has closed everything. */
+    serve(): Promise<number> {
+      serving = true;
+      return stopped;
+    },
+  };
 }
 
 function once<T>(run: () => Promise<T>): () => Promise<T> {
