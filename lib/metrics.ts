@@ -50,12 +50,20 @@ export const METRICS = {
   reauthEpisodesOpened: 'ReauthEpisodesOpened',
   /** Messages a consumer moved to its DLQ with a reason. */
   deadLettered: 'DeadLettered',
+  /** Batches stopped because the provider refused our own credentials. */
+  platformAuthFailures: 'PlatformAuthFailures',
+  /** Scan-segment tasks a fan-out run queued. */
+  segmentsPlanned: 'SegmentsPlanned',
   /** Sync messages the fan-out queued. */
   accountsEnqueued: 'AccountsEnqueued',
   /** Sync messages the fan-out could not queue after its retries. */
   enqueueFailures: 'EnqueueFailures',
   /** Re-link pushes OneSignal accepted. */
   pushesSent: 'PushesSent',
+  /** Re-link requests whose owner had no device to push to. */
+  pushesNoRecipients: 'PushesNoRecipients',
+  /** Re-link pushes that failed (retried or dead-lettered). */
+  pushFailures: 'PushFailures',
   /** 1 each time a function finds or leaves the provider circuit open; see the construct. */
   circuitOpen: 'CircuitOpen',
 } as const;
@@ -74,9 +82,13 @@ export const METRIC_SOURCES: Record<MetricName, ServiceName> = {
   RateLimitWaits: SERVICES.syncAccount,
   ReauthEpisodesOpened: SERVICES.syncAccount,
   DeadLettered: SERVICES.syncAccount,
+  PlatformAuthFailures: SERVICES.syncAccount,
+  SegmentsPlanned: SERVICES.fanOut,
   AccountsEnqueued: SERVICES.fanOut,
   EnqueueFailures: SERVICES.fanOut,
   PushesSent: SERVICES.notifier,
+  PushesNoRecipients: SERVICES.notifier,
+  PushFailures: SERVICES.notifier,
   CircuitOpen: SERVICES.syncAccount,
 };
 

@@ -21,6 +21,9 @@ export const SYNC_ENV = {
   backoffCapSeconds: 'SYNC_BACKOFF_CAP_SECONDS',
   maxConsecutiveFailures: 'SYNC_MAX_CONSECUTIVE_FAILURES',
   defaultIntervalMinutes: 'SYNC_DEFAULT_INTERVAL_MINUTES',
+  /** Bounds of every account's interval: overrides, the fleet's and the adaptive rule's. */
+  minIntervalMinutes: 'SYNC_MIN_INTERVAL_MINUTES',
+  maxIntervalMinutes: 'SYNC_MAX_INTERVAL_MINUTES',
   dueToleranceMinutes: 'SYNC_DUE_TOLERANCE_MINUTES',
   syncRunTtlDays: 'SYNC_RUN_TTL_DAYS',
 } as const;

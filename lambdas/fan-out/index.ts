@@ -28,6 +28,7 @@ import {
   runSegment,
 } from '../../core/fan-out';
 import { systemClock } from '../../core/ports';
+import { LOG_MESSAGES, METRICS } from '../../lib/metrics';
 import {
   ACCOUNTS_TABLE,
   CONTROL_TABLE,
@@ -85,7 +86,7 @@ interface PlanOutcome {
 const queuePlanOnce = makeIdempotent(
   async (plan: RunPlan, requestId: string): Promise<PlanOutcome> => {
     await taskQueue.put(plan.tasks);
-    metrics.addMetric('SegmentsPlanned', MetricUnit.Count, plan.tasks.length);
+    metrics.addMetric(METRICS.segmentsPlanned, MetricUnit.Count, plan.tasks.length);
     return { runId: plan.runId, segments: plan.tasks.length, plannedBy: requestId };
   },
   {
@@ -118,7 +119,7 @@ async function planScheduledRun(event: ScheduleEvent, context: Context): Promise
   idempotencyConfig.registerLambdaContext(context);
   const outcome = await queuePlanOnce(plan, context.awsRequestId);
   const repeat = outcome.plannedBy !== context.awsRequestId;
-  logger.info(repeat ? 'run already planned' : 'run planned', {
+  logger.info(repeat ? 'run already planned' : LOG_MESSAGES.runPlanned, {
     runId: outcome.runId,
     segments: outcome.segments,
   });
@@ -135,6 +136,8 @@ async function runTask(record: SQSRecord, context?: Context): Promise<void> {
   }
   const task: FanOutTask = parsed.data;
   const delaySeconds = fanOutDelaySeconds(await circuit.read(), systemClock.now());
+  // The circuit alarm watches this too: with the queues empty no consumer runs to report it.
+  metrics.addMetric(METRICS.circuitOpen, MetricUnit.Count, delaySeconds === undefined ? 0 : 1);
   if (delaySeconds !== undefined) {
     // The provider circuit is open: queue no sync, look at this segment again when it may close.
     await taskQueue.put([task], { delaySeconds });
@@ -149,9 +152,9 @@ async function runTask(record: SQSRecord, context?: Context): Promise<void> {
     remainingTimeMs: () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY,
     minRemainingMs: MIN_REMAINING_MS,
   });
-  metrics.addMetric('AccountsEnqueued', MetricUnit.Count, result.enqueued);
-  metrics.addMetric('EnqueueFailures', MetricUnit.Count, result.failed);
-  logger.info('segment pages done', {
+  metrics.addMetric(METRICS.accountsEnqueued, MetricUnit.Count, result.enqueued);
+  metrics.addMetric(METRICS.enqueueFailures, MetricUnit.Count, result.failed);
+  logger.info(LOG_MESSAGES.fanOutSegmentFinished, {
     runId: task.runId,
     segment: task.segment,
     pages: result.pages,

@@ -17,6 +17,7 @@ import * as z from 'zod/mini';
 import { DynamoAccountStore } from '../../adapters/dynamodb/accounts';
 import { DynamoCircuitStore } from '../../adapters/dynamodb/circuit';
 import { createDocumentClient } from '../../adapters/dynamodb/client';
+import { DynamoFleetSettingsStore } from '../../adapters/dynamodb/fleet-settings';
 import { DynamoSyncRunStore } from '../../adapters/dynamodb/sync-runs';
 import { DynamoTransactionStore } from '../../adapters/dynamodb/transactions';
 import { MomoClient } from '../../adapters/momo/client';
@@ -33,6 +34,7 @@ import {
   type SyncResult,
   syncAccount,
 } from '../../core/sync-engine';
+import { METRICS } from '../../lib/metrics';
 import {
   ACCOUNTS_TABLE,
   CONTROL_TABLE,
@@ -46,6 +48,8 @@ import {
 } from '../../lib/resources';
 import { PROVIDER_ENV, SYNC_ENV } from '../../lib/settings';
 import { intEnv, requireEnv } from '../shared/env';
+import { cachedFleetInterval, FLEET_SETTINGS_TTL_MS } from '../shared/fleet-settings';
+import { RetryTally, reportSync, tallyRetries } from '../shared/metrics';
 
 const MINUTE_MS = 60_000;
 /** SQS caps a message's visibility timeout at twelve hours. */
@@ -88,6 +92,8 @@ const syncConfig: SyncConfig = {
     SYNC_ENV.defaultIntervalMinutes,
     DEFAULT_SYNC_CONFIG.defaultIntervalMinutes,
   ),
+  minIntervalMinutes: intEnv(SYNC_ENV.minIntervalMinutes, DEFAULT_SYNC_CONFIG.minIntervalMinutes),
+  maxIntervalMinutes: intEnv(SYNC_ENV.maxIntervalMinutes, DEFAULT_SYNC_CONFIG.maxIntervalMinutes),
   dueToleranceMs: minutes(SYNC_ENV.dueToleranceMinutes, DEFAULT_SYNC_CONFIG.dueToleranceMs),
 };
 
@@ -116,6 +122,14 @@ const processor = new BatchProcessor(EventType.SQS);
 const circuit = new ProviderCircuit(
   new DynamoCircuitStore(doc, requireEnv(CONTROL_TABLE.env)),
   systemClock,
+);
+// The operators' fleet-wide interval (`npm run ops -- frequency --fleet`), cached per container.
+const fleetInterval = cachedFleetInterval(
+  new DynamoFleetSettingsStore(doc, requireEnv(CONTROL_TABLE.env)),
+  {
+    ttlMs: FLEET_SETTINGS_TTL_MS,
+    onError: (error) => logger.warn('fleet settings not read', { error }),
+  },
 );
 
 /** Our provider credentials could not be read: like a platform auth failure, it stops the batch. */
@@ -199,10 +213,24 @@ export async function onPlatformAuthFailure(
   error: PlatformAuthError | CredentialsUnavailableError,
   gate: BatchGate,
 ) {
-  metrics.addMetric('PlatformAuthFailures', MetricUnit.Count, 1);
+  metrics.addMetric(METRICS.platformAuthFailures, MetricUnit.Count, 1);
   const code = error instanceof PlatformAuthError ? error.code : error.reason;
   logger.error('provider refused platform credentials', { errorName: error.name, code });
   await gate.platformFailure(`${error.name}:${code}`);
+}
+
+/** The outcome to report for a sync our own credentials stopped (the engine throws instead). */
+function platformFailureResult(error: PlatformAuthError | CredentialsUnavailableError): SyncResult {
+  return {
+    outcome: 'platform_auth_error',
+    // Unreadable credentials are ours, not the provider's: no provider error class for them.
+    errorCode:
+      error instanceof PlatformAuthError
+        ? error.sanitisedCode
+        : `internal:credentials_${error.reason}`,
+    counts: { added: 0, updated: 0, unchanged: 0, removed: 0, pages: 0, providerCalls: 0 },
+    needsAnotherPass: false,
+  };
 }
 
 /** Hands a record back without calling the provider, to reappear when the circuit may close. */
@@ -266,7 +294,7 @@ async function deadLetter(source: SourceQueue, record: SQSRecord, reason: string
       },
     }),
   );
-  metrics.addMetric('DeadLettered', MetricUnit.Count, 1);
+  metrics.addMetric(METRICS.deadLettered, MetricUnit.Count, 1);
   logger.warn('message dead-lettered', { reason, queue: source.def.name });
 }
 
@@ -304,12 +332,10 @@ async function settle(
   message: SyncMessage,
   result: SyncResult,
 ) {
-  metrics.addMetric(`Sync_${result.outcome}`, MetricUnit.Count, 1);
   switch (result.outcome) {
     case 'synced':
     case 'skipped':
     case 'auth_required':
-      logger.debug('sync done', { outcome: result.outcome, ...result.counts });
       return;
     case 'partial':
       // The engine checkpointed; the next pass resumes from there, on the same queue.
@@ -356,9 +382,11 @@ function recordHandlerFor(context: Context, gate: BatchGate) {
       }
       const message = parsed.message;
       logger.appendKeys({ accountId: message.accountId });
+      const retries = new RetryTally();
+      const started = Date.now();
       try {
         const result = await syncAccount(
-          { ...stores, provider: await providerClientOnce() },
+          { ...stores, provider: tallyRetries(await providerClientOnce(), retries) },
           {
             accountId: message.accountId,
             trigger: message.trigger,
@@ -366,13 +394,20 @@ function recordHandlerFor(context: Context, gate: BatchGate) {
             leaseOwner: `${context.awsRequestId}:${record.messageId}`,
             remainingTimeMs: () => context.getRemainingTimeInMillis(),
           },
-          syncConfig,
+          { ...syncConfig, fleetIntervalMinutes: await fleetInterval() },
         );
+        reportSync(logger, metrics, { message, result, durationMs: Date.now() - started, retries });
         // A probe that reached the provider closes the circuit before the rest of the batch.
         await gate.completed(result.outcome);
         await settle(source, record, message, result);
       } catch (error) {
         if (error instanceof PlatformAuthError || error instanceof CredentialsUnavailableError) {
+          reportSync(logger, metrics, {
+            message,
+            result: platformFailureResult(error),
+            durationMs: Date.now() - started,
+            retries,
+          });
           await onPlatformAuthFailure(error, gate);
           const admission = gate.next();
           if (!admission.proceed) await holdForCircuit(source, record, admission.retryAt);
@@ -399,7 +434,7 @@ async function syncBatch(event: SQSEvent, context: Context): Promise<SQSBatchRes
   } finally {
     // A probe claim that cannot be given back simply expires with its lease.
     await gate.finish().catch((error: unknown) => logger.warn('probe not released', { error }));
-    metrics.addMetric('CircuitOpen', MetricUnit.Count, gate.isOpen() ? 1 : 0);
+    metrics.addMetric(METRICS.circuitOpen, MetricUnit.Count, gate.isOpen() ? 1 : 0);
   }
 }
 

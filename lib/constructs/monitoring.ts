@@ -32,6 +32,8 @@ import {
   METRICS,
   METRICS_NAMESPACE,
   type MetricName,
+  SERVICES,
+  type ServiceName,
   SYNC_OUTCOMES,
 } from '../metrics';
 
@@ -73,12 +75,15 @@ export const FAILURE_RATE_PERIODS = 3;
 export function momoMetric(
   name: MetricName,
   dimensions: Record<string, string> = {},
-  options: { statistic?: string; period?: Duration; label?: string } = {},
+  options: { statistic?: string; period?: Duration; label?: string; service?: ServiceName } = {},
 ): Metric {
   return new Metric({
     namespace: METRICS_NAMESPACE,
     metricName: name,
-    dimensionsMap: { [DIMENSIONS.service]: METRIC_SOURCES[name], ...dimensions },
+    dimensionsMap: {
+      [DIMENSIONS.service]: options.service ?? METRIC_SOURCES[name],
+      ...dimensions,
+    },
     statistic: options.statistic ?? Stats.SUM,
     period: options.period ?? FIVE_MINUTES,
     label: options.label,
@@ -119,6 +124,21 @@ export function successRateExpression(period: Duration): MathExpression {
     usingMetrics,
     period,
     label: 'fleet success rate (%)',
+  });
+}
+
+/**
+ * 1 while the provider circuit is open, as the consumers and the fan-out each report it: with the
+ * queues empty no consumer runs, and the fan-out's deferred segments keep the signal alive.
+ */
+export function circuitOpenExpression(period: Duration = FIVE_MINUTES): MathExpression {
+  const reported = (service: ServiceName) =>
+    momoMetric(METRICS.circuitOpen, {}, { statistic: Stats.MAXIMUM, period, service });
+  return new MathExpression({
+    expression: 'MAX([FILL(consumer, 0), FILL(fanout, 0)])',
+    usingMetrics: { consumer: reported(SERVICES.syncAccount), fanout: reported(SERVICES.fanOut) },
+    period,
+    label: 'circuit open',
   });
 }
 
@@ -308,7 +328,7 @@ export class Monitoring extends Construct {
       alarmDescription:
         'The provider refused our platform credentials and the fleet stopped calling it. Check ' +
         'the provider secret and subscription key; the circuit closes by itself after a good probe.',
-      metric: momoMetric(METRICS.circuitOpen, {}, { statistic: Stats.MAXIMUM }),
+      metric: circuitOpenExpression(),
       threshold: 1,
       comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
@@ -497,11 +517,9 @@ run the saved query "accounts needing re-link".`),
         graph('Re-link pushes sent', [
           momoMetric(METRICS.pushesSent, {}, { period: ONE_HOUR, label: 'pushes sent' }),
         ]),
-        graph(
-          'Provider circuit (1 = open)',
-          [momoMetric(METRICS.circuitOpen, {}, { statistic: Stats.MAXIMUM, label: 'open' })],
-          { leftYAxis: { min: 0, max: 1 } },
-        ),
+        graph('Provider circuit (1 = open)', [circuitOpenExpression()], {
+          leftYAxis: { min: 0, max: 1 },
+        }),
         note(`
 **Pushes** should follow re-auth episodes opened; pushes far below episodes: check the notify
 DLQ and the OneSignal key. **Circuit** at 1: the fleet holds its syncs until a probe succeeds;

@@ -237,14 +237,24 @@ describe('Monitoring alarms', () => {
     expect(outcomes).toEqual(['synced', ...FAILED_OUTCOMES]);
   });
 
-  it('alarms when any consumer reports the provider circuit open', () => {
-    expect(alarms['circuit-open']?.Properties).toMatchObject({
-      Namespace: METRICS_NAMESPACE,
-      MetricName: METRICS.circuitOpen,
-      Dimensions: [{ Name: 'service', Value: 'sync-account' }],
-      Statistic: 'Maximum',
+  it('alarms when a consumer or the fan-out reports the provider circuit open', () => {
+    const alarm = alarms['circuit-open']?.Properties as Json & { Metrics: Json[] };
+
+    expect(alarm).toMatchObject({
       Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
+    const reported = alarm.Metrics.filter((metric) => 'MetricStat' in metric).map(
+      (metric) => metric.MetricStat as { Metric: Json; Stat: string },
+    );
+    expect(reported.map((stat) => stat.Metric)).toEqual(
+      ['sync-account', 'fan-out'].map((service) => ({
+        Namespace: METRICS_NAMESPACE,
+        MetricName: METRICS.circuitOpen,
+        Dimensions: [{ Name: 'service', Value: service }],
+      })),
+    );
+    expect(reported.every((stat) => stat.Stat === 'Maximum')).toBe(true);
   });
 
   it('alarms when the sync consumer is throttled', () => {
