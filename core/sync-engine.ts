@@ -236,15 +236,17 @@ class SyncPass {
       this.account.accountId,
       fresh.map(({ tx }) => tx),
     );
+    const writes: Array<() => Promise<void>> = [];
     for (const { tx, print } of fresh) {
       const state = states.get(tx.ref);
       if (state && state.fingerprint === print && state.removedAt === undefined) {
         this.counts.unchanged += 1;
       } else {
-        await this.write(tx, print, state?.fingerprint);
+        writes.push(() => this.write(tx, print, state?.fingerprint));
       }
       this.seen.set(tx.ref, print);
     }
+    await inParallel(writes, WRITE_CONCURRENCY);
   }
 
   private async write(tx: ProviderTransaction, print: string, previous: string | undefined) {
@@ -475,6 +477,30 @@ class SyncPass {
       // The account item already carries the outcome; the run log is for people.
     }
   }
+}
+
+/**
+ * Writes of one page are independent (one item each, each with its own condition), so they go
+ * out a few at a time: a first sync of a busy wallet is bound by round trips, not by capacity.
+ */
+const WRITE_CONCURRENCY = 8;
+
+/** Runs the tasks with at most `limit` in flight; after a failure no new task starts. */
+async function inParallel(tasks: Array<() => Promise<void>>, limit: number): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (next < tasks.length && failure === undefined) {
+      const task = tasks[next++]!;
+      try {
+        await task();
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  if (failure !== undefined) throw failure;
 }
 
 function maxUpdatedAt(transactions: ProviderTransaction[]): string | undefined {
