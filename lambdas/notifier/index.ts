@@ -19,6 +19,7 @@ import { ONESIGNAL_API_URL, OneSignalPush } from '../../adapters/onesignal/push'
 import type { RelinkRequest } from '../../core/model';
 import { systemClock } from '../../core/ports';
 import { deliverRelink, parseRelinkRequest, type RelinkDelivery } from '../../core/relink-push';
+import { LOG_MESSAGES, METRICS } from '../../lib/metrics';
 import { ACCOUNTS_TABLE, dlqEnv, NOTIFY_QUEUE } from '../../lib/resources';
 import { NOTIFIER_ENV } from '../../lib/settings';
 import { requireEnv } from '../shared/env';
@@ -132,7 +133,7 @@ async function deadLetter(record: SQSRecord, reason: string, detail?: string): P
       },
     }),
   );
-  logger.warn('request dead-lettered', { reason });
+  logger.warn(LOG_MESSAGES.deadLettered, { reason, queue: NOTIFY_QUEUE.name });
 }
 
 /** Hands the record back to reappear after `delaySeconds`; the record counts as failed. */
@@ -164,12 +165,12 @@ async function retryLater(record: SQSRecord, reason: string, delaySeconds: numbe
 async function settle(record: SQSRecord, delivery: RelinkDelivery): Promise<void> {
   switch (delivery.status) {
     case 'sent':
-      metrics.addMetric('PushesSent', MetricUnit.Count, 1);
+      metrics.addMetric(METRICS.pushesSent, MetricUnit.Count, 1);
       logger.info('push sent', { recorded: delivery.recorded });
       return;
     case 'no_recipients':
       // Recorded on the account and not retried: the owner has no device to push to.
-      metrics.addMetric('PushesNoRecipients', MetricUnit.Count, 1);
+      metrics.addMetric(METRICS.pushesNoRecipients, MetricUnit.Count, 1);
       logger.info('push had no recipients', { recorded: delivery.recorded });
       return;
     case 'skipped':
@@ -184,10 +185,10 @@ async function settle(record: SQSRecord, delivery: RelinkDelivery): Promise<void
       return retryLater(record, 'episode_not_recorded_yet', EPISODE_WAIT_SECONDS);
     }
     case 'retry':
-      metrics.addMetric('PushFailures', MetricUnit.Count, 1);
+      metrics.addMetric(METRICS.pushFailures, MetricUnit.Count, 1);
       return retryLater(record, delivery.reason, delivery.retryAfterMs / 1000);
     case 'permanent':
-      metrics.addMetric('PushFailures', MetricUnit.Count, 1);
+      metrics.addMetric(METRICS.pushFailures, MetricUnit.Count, 1);
       await deadLetter(record, `push_rejected:${delivery.reason}`, delivery.detail);
       return;
   }
@@ -209,7 +210,7 @@ async function handleRecord(record: SQSRecord): Promise<void> {
       delivery = await deliverRelink({ accounts, sender, clock: systemClock }, request);
     } catch (error) {
       // The table or the secret could not be read: the queue brings the record back later.
-      metrics.addMetric('PushFailures', MetricUnit.Count, 1);
+      metrics.addMetric(METRICS.pushFailures, MetricUnit.Count, 1);
       logger.error('push not attempted', {
         errorName: (error as Error).name,
         ...(error instanceof ApiKeyUnavailableError ? { reason: error.reason } : {}),
