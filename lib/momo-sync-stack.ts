@@ -3,6 +3,7 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { MomoSyncConfig } from './config';
+import { AppApi } from './constructs/api';
 import { Data } from './constructs/data';
 import { Monitoring } from './constructs/monitoring';
 import { Notifications } from './constructs/notifications';
@@ -30,6 +31,7 @@ export class MomoSyncStack extends Stack {
   readonly pipeline: SyncPipeline;
   readonly notifications: Notifications;
   readonly monitoring: Monitoring;
+  readonly api: AppApi;
 
   constructor(scope: Construct, id: string, props: MomoSyncStackProps) {
     super(scope, id, props);
@@ -58,6 +60,13 @@ export class MomoSyncStack extends Stack {
       data: this.data,
       notifyQueue: this.notifyQueue,
       timeout: NOTIFIER_TIMEOUT,
+      encryptionKey: this.encryptionKey,
+      logRetention: config.logRetentionDays as RetentionDays,
+    });
+    this.api = new AppApi(this, 'Api', {
+      config,
+      data: this.data,
+      manualQueue: this.pipeline.manualQueue.queue,
       encryptionKey: this.encryptionKey,
       logRetention: config.logRetentionDays as RetentionDays,
     });
