@@ -4,9 +4,10 @@
  */
 import { type LocalApiHandler, type RunningHttpApi, startHttpApi } from './http-api';
 import {
-  DEFAULT_STATE_FILE,
   type RunningJwtIssuer,
+  removeIssuerState,
   startJwtIssuer,
+  stateFileFor,
   type TokenRequest,
   writeIssuerState,
 } from './jwt-issuer';
@@ -19,7 +20,7 @@ export interface LocalApiOptions {
   host?: string;
   /** The demo users' ids; the first is the default of `npm run local:token`. */
   demoUsers: string[];
-  /** @default DEFAULT_STATE_FILE; null writes none (tests). */
+  /** @default stateFileFor(the API's port); null writes none. Removed again on close. */
   stateFile?: string | null;
 }
 
@@ -51,7 +52,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<RunningLo
     await issuer.close();
     throw error;
   }
-  const stateFile = options.stateFile === undefined ? DEFAULT_STATE_FILE : options.stateFile;
+  const stateFile = options.stateFile === undefined ? stateFileFor(api.port) : options.stateFile;
   if (stateFile !== null) {
     await writeIssuerState(stateFile, {
       issuer: issuer.issuer,
@@ -69,6 +70,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<RunningLo
     close: async () => {
       await api.close();
       await issuer.close();
+      if (stateFile !== null) await removeIssuerState(stateFile, api.url);
     },
   };
 }

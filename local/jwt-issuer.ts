@@ -8,7 +8,7 @@
  * which `npm run local:token` reads to mint tokens while `npm start` runs.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
@@ -17,8 +17,16 @@ import { closeServer, listen } from './engines/sqs';
 
 /** The audience local tokens carry and the local authorizer expects. */
 export const LOCAL_AUDIENCE = 'momo-sync-app';
-/** Where `npm start` leaves the issuer's state for `npm run local:token`. */
-export const DEFAULT_STATE_FILE = '.local-data/api-issuer.json';
+/** The port `npm start` serves the app API on unless told otherwise. */
+export const DEFAULT_API_PORT = 4000;
+
+/**
+ * Where a local API on `port` leaves the issuer's state for `npm run local:token`. One file per
+ * port, so that a test stack on a free port never overwrites the one a developer is using.
+ */
+export function stateFileFor(port: number): string {
+  return `.local-data/api-issuer-${port}.json`;
+}
 /** One hour, like most providers' access tokens. */
 export const DEFAULT_TOKEN_TTL_SECONDS = 3600;
 
@@ -154,13 +162,27 @@ export async function writeIssuerState(file: string, state: IssuerState): Promis
   await writeFile(file, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }
 
+/** Removes the state file if it still describes the API at `apiUrl` (nobody took it over). */
+export async function removeIssuerState(file: string, apiUrl: string): Promise<void> {
+  try {
+    const state = await readIssuerState(file);
+    if (state.apiUrl === apiUrl) await rm(file, { force: true });
+  } catch {
+    // Already gone.
+  }
+}
+
 /** Reads the state file `npm start` wrote; throws with a hint when there is none. */
-export async function readIssuerState(file: string = DEFAULT_STATE_FILE): Promise<IssuerState> {
+export async function readIssuerState(
+  file: string = stateFileFor(DEFAULT_API_PORT),
+): Promise<IssuerState> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new Error(`no local issuer state at ${file}: start the local stack with npm start`);
+    throw new Error(
+      `no local issuer state at ${file}: start the local stack with npm start (and pass the same --port)`,
+    );
   }
   return JSON.parse(text) as IssuerState;
 }

@@ -1,20 +1,23 @@
 /**
- * `npm run local:token -- [--user ID] [--ttl SECONDS]`: prints a bearer token for a demo user
- * of the running local stack as its last line. It signs with the key `npm start` wrote to its
- * state file, so it works from any terminal while the stack runs.
+ * `npm run local:token -- [--user ID] [--ttl SECONDS] [--port P]`: prints a bearer token for a
+ * demo user of the running local stack as its last line. It signs with the key `npm start`
+ * wrote to its state file, so it works from any terminal while the stack runs; `--port` names
+ * the stack started with `npm start -- --port P`.
  */
 import { parseArgs } from 'node:util';
-import { DEFAULT_STATE_FILE, mintToken, readIssuerState } from './jwt-issuer';
+import { DEFAULT_API_PORT, mintToken, readIssuerState, stateFileFor } from './jwt-issuer';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       user: { type: 'string' },
       ttl: { type: 'string' },
-      state: { type: 'string', default: DEFAULT_STATE_FILE },
+      port: { type: 'string', default: String(DEFAULT_API_PORT) },
+      state: { type: 'string' },
     },
   });
-  const state = await readIssuerState(values.state);
+  if (!/^\d{1,5}$/.test(values.port)) throw new Error(`--port ${values.port} is not a port`);
+  const state = await readIssuerState(values.state ?? stateFileFor(Number(values.port)));
   const user = values.user ?? state.demoUsers[0];
   if (user === undefined) throw new Error('no --user given and the local stack has no demo users');
   const ttl = values.ttl === undefined ? undefined : Number(values.ttl);

@@ -12,7 +12,12 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Account } from '../../core/model';
 import { type RunningLocalApi, startLocalApi } from '../../local/api';
-import { generateIssuerKey, mintToken, readIssuerState } from '../../local/jwt-issuer';
+import {
+  generateIssuerKey,
+  mintToken,
+  readIssuerState,
+  stateFileFor,
+} from '../../local/jwt-issuer';
 import { type ApiTestBed, startApiTestBed } from '../support/api';
 import { accountFactory } from '../support/dynamo';
 import { openApiChecker } from '../support/openapi';
@@ -321,6 +326,17 @@ describe('through HTTP', () => {
 });
 
 describe('npm run local:token', () => {
+  it('finds the state of a stack on another port under that port, and loses it on close', async () => {
+    const other = await startLocalApi({ handler: bed.handler, port: 0, demoUsers: ['user-a'] });
+    const file = join(import.meta.dirname, '..', '..', stateFileFor(other.api.port));
+
+    const written = await readIssuerState(file);
+    await other.close();
+
+    expect(written.apiUrl).toBe(other.url);
+    await expect(stat(file)).rejects.toThrow();
+  });
+
   it('leaves a state file only its owner can read', async () => {
     const file = join(stateDir, 'issuer.json');
 
