@@ -7,6 +7,7 @@ import { AppApi } from './constructs/api';
 import { Data } from './constructs/data';
 import { Monitoring } from './constructs/monitoring';
 import { Notifications } from './constructs/notifications';
+import { addOperatorOutputs } from './constructs/operator-outputs';
 import { createQueuePair, type QueuePair } from './constructs/queue';
 import { SyncPipeline } from './constructs/sync-pipeline';
 import { NOTIFY_QUEUE } from './resources';
@@ -89,6 +90,7 @@ export class MomoSyncStack extends Stack {
       otherFunctions: [
         { name: 'fan-out', fn: pipeline.fanOut },
         { name: 'notifier', fn: notifications.notifier },
+        { name: 'api', fn: this.api.handler },
       ],
       logGroups: {
         consumer: pipeline.syncAccount.logGroup,
@@ -96,6 +98,11 @@ export class MomoSyncStack extends Stack {
         notifier: notifications.logGroup,
       },
       encryptionKey: this.encryptionKey,
+    });
+    addOperatorOutputs(this, {
+      tables: this.data.tables,
+      queues: pairs,
+      fanOut: pipeline.fanOut,
     });
   }
 }
