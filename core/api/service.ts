@@ -159,6 +159,8 @@ export class AccountsApi {
         { path: 'updatedAt', equals: account.updatedAt },
       ]);
       if (result.updated) {
+        // Should the queue refuse, the link stays recorded and `dueAt` puts the account in the
+        // next scheduled run; only the rate-limit mark is taken back, so a retry goes through.
         const runId = await this.enqueue(account, 'relink', nowIso);
         return {
           account: this.view(result.account, now),
