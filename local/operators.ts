@@ -2,7 +2,8 @@
  * What the running local stack offers operators' tools: a state file with its endpoints, table
  * names and queue URLs (`npm run ops -- <command> --local` reads it), and a Lambda Invoke
  * endpoint for the fan-out, so that `ops fan-out --local` sends the very event it sends to the
- * deployed function. The file is removed when the stack stops, so a stale one cannot mislead.
+ * deployed function. The last stack started owns the file; it removes the file when it stops,
+ * so a stale one cannot mislead.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -58,6 +59,14 @@ export async function readLocalEndpoints(file: string): Promise<LocalEndpointsFi
     throw new LocalStackNotRunningError(file);
   }
   return content;
+}
+
+async function ownerOf(file: string): Promise<number | undefined> {
+  try {
+    return (JSON.parse(await readFile(file, 'utf8')) as LocalEndpointsFile).pid;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface ExposedStack {
@@ -117,7 +126,8 @@ export async function exposeToOperators(
     file,
     lambdaEndpoint: lambda.endpoint,
     close: async () => {
-      if (file !== null) await rm(file, { force: true });
+      // Only our own file: another stack started since may have written its endpoints there.
+      if (file !== null && (await ownerOf(file)) === process.pid) await rm(file, { force: true });
       await lambda.close();
     },
   };

@@ -11,6 +11,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Account } from '../core/model';
 import { DEMO_USERS, loadWorldState, seedDemo, worldClock } from './demo';
 import { FUNCTION_NAMES, LOCAL_PROFILE } from './env';
+import { type ExposedStack, exposeToOperators } from './operators';
 import { createProgress } from './progress';
 import { checkInvariants, type RunScope, renderReport, scanAll, summarize } from './report';
 import { loadScenario, type Scenario, ScenarioError } from './scenario';
@@ -176,7 +177,20 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   }
 
+  // `npm run ops -- <command> --local` finds the stack through this state file and endpoint.
+  let operators: ExposedStack;
+  try {
+    operators = await exposeToOperators(stack, {
+      onError: () => {
+        handlerErrors += 1;
+      },
+    });
+  } catch (error) {
+    await stack.close();
+    throw error;
+  }
   const shutdown = once(async () => {
+    await operators.close();
     await stack.close();
   });
   const signals = handleSignals(shutdown);
@@ -304,6 +318,7 @@ function servingBanner(stack: LocalStack): string {
     `  Secrets      ${stack.endpoints.secretsManager}`,
     `  MoMo         ${stack.endpoints.momo}`,
     `  OneSignal    ${stack.endpoints.oneSignal}`,
+    '  Operators    npm run ops -- <command> --local (npm run ops -- --help)',
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -55,6 +55,8 @@ export interface CliDeps {
 
 /** Runs one command line; resolves with the exit code. */
 export async function runCli(argv: string[], deps: CliDeps = {}): Promise<number> {
+  // The SDK's notice about future Node.js versions is noise in an operator's terminal.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const out = deps.out ?? ((text: string) => process.stdout.write(text));
   const err = deps.err ?? ((text: string) => process.stderr.write(text));
   const [name, ...rest] = argv;
