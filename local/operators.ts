@@ -2,8 +2,8 @@
  * What the running local stack offers operators' tools: a state file with its endpoints, table
  * names and queue URLs (`npm run ops -- <command> --local` reads it), and a Lambda Invoke
  * endpoint for the fan-out, so that `ops fan-out --local` sends the very event it sends to the
- * deployed function. The last stack started owns the file; it removes the file when it stops,
- * so a stale one cannot mislead.
+ * deployed function. The first stack to serve owns the file (a second one, say a test run,
+ * leaves it alone) and removes it when it stops, so a stale one cannot mislead.
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -69,8 +69,21 @@ async function ownerOf(file: string): Promise<number | undefined> {
   }
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    // Signal 0 checks that the process exists without touching it.
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 export interface ExposedStack {
+  /** The state file written, or null when none was (asked for none, or another stack holds it). */
   file: string | null;
+  /** The live process whose stack holds the file, when it is not this one. */
+  heldBy?: number;
   lambdaEndpoint: string;
   close(): Promise<void>;
 }
@@ -83,7 +96,13 @@ export async function exposeToOperators(
   stack: LocalStack,
   options: { file?: string | null; host?: string; onError?: (error: unknown) => void } = {},
 ): Promise<ExposedStack> {
-  const file = options.file === undefined ? DEFAULT_ENDPOINTS_FILE : options.file;
+  const wanted = options.file === undefined ? DEFAULT_ENDPOINTS_FILE : options.file;
+  // A stack already serving keeps the file: a second one (a test run, a benchmark) must not
+  // point an operator's commands at itself behind their back.
+  const holder = wanted === null ? undefined : await ownerOf(wanted);
+  const heldBy =
+    holder !== undefined && holder !== process.pid && isAlive(holder) ? holder : undefined;
+  const file = heldBy === undefined ? wanted : null;
   const fanOut = stack.handlers.fanOut[0];
   if (!fanOut) throw new Error('the local stack has no fan-out handler');
   const lambda = await startLocalLambda({
@@ -124,6 +143,7 @@ export async function exposeToOperators(
   }
   return {
     file,
+    ...(heldBy !== undefined ? { heldBy } : {}),
     lambdaEndpoint: lambda.endpoint,
     close: async () => {
       // Only our own file: another stack started since may have written its endpoints there.

@@ -11,7 +11,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Account } from '../core/model';
 import { DEMO_USERS, loadWorldState, seedDemo, worldClock } from './demo';
 import { FUNCTION_NAMES, LOCAL_PROFILE } from './env';
-import { type ExposedStack, exposeToOperators } from './operators';
+import { DEFAULT_ENDPOINTS_FILE, type ExposedStack, exposeToOperators } from './operators';
 import { createProgress } from './progress';
 import { checkInvariants, type RunScope, renderReport, scanAll, summarize } from './report';
 import { loadScenario, type Scenario, ScenarioError } from './scenario';
@@ -177,20 +177,10 @@ export async function main(argv: string[]): Promise<number> {
     throw error;
   }
 
-  // `npm run ops -- <command> --local` finds the stack through this state file and endpoint.
-  let operators: ExposedStack;
-  try {
-    operators = await exposeToOperators(stack, {
-      onError: () => {
-        handlerErrors += 1;
-      },
-    });
-  } catch (error) {
-    await stack.close();
-    throw error;
-  }
+  // Set once the stack serves: what `npm run ops -- <command> --local` finds it through.
+  let operators: ExposedStack | undefined;
   const shutdown = once(async () => {
-    await operators.close();
+    await operators?.close();
     await stack.close();
   });
   const signals = handleSignals(shutdown);
@@ -272,7 +262,12 @@ export async function main(argv: string[]): Promise<number> {
       await shutdown();
       return ok ? 0 : 1;
     }
-    out(`\n${servingBanner(stack)}`);
+    operators = await exposeToOperators(stack, {
+      onError: () => {
+        handlerErrors += 1;
+      },
+    });
+    out(`\n${servingBanner(stack, operators)}`);
     return await signals.serve();
   } catch (error) {
     await shutdown();
@@ -307,7 +302,7 @@ function bar(done: number, total: number, width = 20): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
-function servingBanner(stack: LocalStack): string {
+function servingBanner(stack: LocalStack, operators: ExposedStack): string {
   const lines = [
     'Serving (Ctrl-C to stop):',
     ...(stack.api
@@ -318,7 +313,9 @@ function servingBanner(stack: LocalStack): string {
     `  Secrets      ${stack.endpoints.secretsManager}`,
     `  MoMo         ${stack.endpoints.momo}`,
     `  OneSignal    ${stack.endpoints.oneSignal}`,
-    '  Operators    npm run ops -- <command> --local (npm run ops -- --help)',
+    operators.file !== null
+      ? '  Operators    npm run ops -- <command> --local (npm run ops -- --help)'
+      : `  Operators    --local reaches the stack of pid ${operators.heldBy}, which holds ${DEFAULT_ENDPOINTS_FILE}`,
   ];
   return `${lines.join('\n')}\n`;
 }

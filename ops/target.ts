@@ -77,7 +77,7 @@ async function openLocal(): Promise<OpsTarget> {
   const sqs = new SQSClient({ ...local, endpoint: endpoints.sqs });
   const lambda = new LambdaClient({ ...local, endpoint: endpoints.lambda });
   return {
-    description: 'the local stack',
+    description: `the local stack (pid ${endpoints.pid})`,
     doc,
     sqs,
     lambda,

@@ -122,6 +122,46 @@ describe('exposeToOperators', () => {
   });
 });
 
+describe('exposeToOperators with a file already there', () => {
+  const heldBy = async (pid: number) => {
+    const file = join(dir, `held-${pid}.json`);
+    const exposed = await exposeToOperators(stack, { file: null });
+    const theirs = JSON.stringify({ ...(await readFileFrom(exposed)), pid });
+    await exposed.close();
+    await writeFile(file, theirs);
+    return { file, theirs };
+  };
+  const readFileFrom = async (exposed: { lambdaEndpoint: string }) => ({
+    region: 'us-east-1',
+    dynamodb: 'http://127.0.0.1:9',
+    sqs: 'http://127.0.0.1:9',
+    lambda: exposed.lambdaEndpoint,
+  });
+
+  it('leaves a file a live stack holds alone, and says whose it is', async () => {
+    const { file, theirs } = await heldBy(process.ppid);
+
+    const exposed = await exposeToOperators(stack, { file });
+    await exposed.close();
+
+    expect(exposed.file).toBeNull();
+    expect(exposed.heldBy).toBe(process.ppid);
+    expect(await readFile(file, 'utf8')).toBe(theirs);
+  });
+
+  it('takes over a file whose stack is gone', async () => {
+    const gone = 2 ** 22 + 17;
+    const { file } = await heldBy(gone);
+
+    const exposed = await exposeToOperators(stack, { file });
+    const written = await readLocalEndpoints(file);
+    await exposed.close();
+
+    expect(exposed.file).toBe(file);
+    expect(written.pid).toBe(process.pid);
+  });
+});
+
 describe('readLocalEndpoints', () => {
   it.each([
     ['absent', undefined],

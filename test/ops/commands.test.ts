@@ -338,7 +338,9 @@ describe('ops fan-out --local', () => {
     await lambda.settled();
 
     expect(result.code).toBe(0);
-    expect(result.out).toContain('fan-out started in the local stack: run 2026-03-01T08:15:30Z');
+    expect(result.out).toContain(
+      `fan-out started in the local stack (pid ${process.pid}): run 2026-03-01T08:15:30Z`,
+    );
     expect(fanOutEvents).toEqual([
       { source: 'momo-sync.ops', scheduledTime: '2026-03-01T08:15:30Z' },
     ]);
