@@ -234,9 +234,9 @@ export const redriveCommand: Command = {
         max,
         waitSeconds: target.receiveWaitSeconds,
       });
-      const where = `the ${queue.name} DLQ to the ${queue.name} queue (${target.description})`;
+      const where = `the ${queue.name} DLQ to the ${queue.name} queue in ${target.description}`;
       if (result.listed.length === 0) {
-        out(`the ${queue.name} DLQ is empty (${target.description}): nothing to move\n`);
+        out(`the ${queue.name} DLQ in ${target.description} is empty: nothing to move\n`);
         return { code: 0 };
       }
       if (dryRun) {
