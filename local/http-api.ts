@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
 import { createRemoteJWKSet, errors, type JWTPayload, jwtVerify } from 'jose';
 import { matchRoute, routeKey } from '../core/api/routes';
-import { closeServer, listen } from './engines/sqs';
+import { closeServer, listen } from './net';
 
 /** What the local API calls: the api function's handler, as Lambda would. */
 export type LocalApiHandler = (

@@ -13,7 +13,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
-import { closeServer, listen } from './engines/sqs';
+import { closeServer, listen } from './net';
 
 /** The audience local tokens carry and the local authorizer expects. */
 export const LOCAL_AUDIENCE = 'momo-sync-app';

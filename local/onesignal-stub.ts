@@ -13,7 +13,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listen, readBody } from './net';
 
 export interface OneSignalStubOptions {
   /** 0 (the default) picks a free port. */
@@ -202,14 +202,7 @@ export async function startOneSignalStub(
       })
       .catch(() => send(response, { status: 500, body: { errors: ['stub failure'] } }));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? 0, host);
   return {
     url: `http://${host}:${port}`,
     port,
@@ -227,11 +220,7 @@ export async function startOneSignalStub(
       failures = [];
       keys = new Map();
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
 
@@ -306,15 +295,6 @@ function isLanguageMap(value: unknown): value is Record<string, string> {
       ([lang, text]) => /^[a-z]{2}(-[a-z]+)?$/i.test(lang) && typeof text === 'string',
     )
   );
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 function send(response: ServerResponse, answer: Answer): void {

@@ -3,7 +3,6 @@
  * integration test start dynalite and build their tables here, so the key design the adapters
  * rely on is the one CDK deploys.
  */
-import type { AddressInfo } from 'node:net';
 import {
   type AttributeDefinition,
   CreateTableCommand,
@@ -17,6 +16,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import dynalite from 'dynalite';
 import { type KeyDef, TABLES, type TableDef } from '../../lib/resources';
+import { closeServer, listen } from '../net';
 
 export interface DynaliteOptions {
   /** 0 (the default) picks a free port. */
@@ -40,23 +40,8 @@ export async function startDynalite(options: DynaliteOptions = {}): Promise<Runn
     deleteTableMs: 0,
     updateTableMs: 0,
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
-  return {
-    endpoint: `http://${host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        // SDK clients keep sockets alive; without this close waits for them to time out.
-        server.closeIdleConnections();
-      }),
-  };
+  const port = await listen(server, options.port ?? 0, host);
+  return { endpoint: `http://${host}:${port}`, close: () => closeServer(server) };
 }
 
 function keySchema(partitionKey: KeyDef, sortKey?: KeyDef): KeySchemaElement[] {

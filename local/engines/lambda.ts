@@ -9,7 +9,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeServer, listen } from './sqs';
+import { closeServer, listen, readBody } from '../net';
 
 /** A function the endpoint serves: the event in, the result out. */
 export type LocalFunction = (event: unknown) => Promise<unknown>;
@@ -104,15 +104,6 @@ export async function startLocalLambda(options: LocalLambdaOptions): Promise<Run
       await Promise.allSettled([...running]);
     },
   };
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 function reply(response: ServerResponse, status: number, body: unknown, errorType?: string) {

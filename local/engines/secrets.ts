@@ -6,9 +6,10 @@
  * real service does, so the SDK raises the same typed exceptions.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { closeServer, LOCAL_ACCOUNT_ID, LOCAL_REGION, listen } from './sqs';
+import { closeServer, listen, readBody } from '../net';
+import { LOCAL_ACCOUNT_ID, LOCAL_REGION } from './sqs';
 
 export interface SecretsEndpointOptions {
   /** 0 (the default) picks a free port. */
@@ -129,15 +130,6 @@ export async function startSecretsEndpoint(
 
 function suffix(name: string): string {
   return createHash('sha256').update(name).digest('base64url').replace(/[-_]/g, 'x').slice(0, 6);
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 function answer(response: ServerResponse, status: number, body: unknown): void {

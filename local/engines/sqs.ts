@@ -11,11 +11,11 @@
  * - ReceiveMessage holds the messages it collected for the whole `WaitTimeSeconds` unless the
  *   batch fills, so consumers should poll with short waits.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createRequestHandler } from 'local-aws-sqs';
 import { dlqLocalName, QUEUES, type QueueDef } from '../../lib/resources';
+import { closeServer, listen } from '../net';
 
 export const LOCAL_ACCOUNT_ID = '123456789012';
 export const LOCAL_REGION = 'us-east-1';
@@ -56,8 +56,7 @@ export async function startLocalSqs(options: LocalSqsOptions = {}): Promise<Runn
     counts.set(operation, (counts.get(operation) ?? 0) + 1);
     void requestHandler(request, response);
   });
-  await listen(server, options.port ?? 0, host);
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? 0, host);
   // Queue URLs embed the port; the package only learns a picked port inside createSqsServer.
   service.PORT = port;
   return {
@@ -86,30 +85,6 @@ function operationOf(request: IncomingMessage): string {
   const value = Array.isArray(target) ? target[0] : target;
   // JSON protocol: `AmazonSQS.ReceiveMessage`; the query protocol is not used by SDK v3 any more.
   return value?.split('.').pop() ?? 'Unknown';
-}
-
-/** Listens on host:port, rejecting (instead of throwing from an event) when the port is taken. */
-export function listen(server: Server, port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (error: Error) => reject(error);
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.off('error', onError);
-      resolve();
-    });
-  });
-}
-
-/** Closes a server and the keep-alive sockets SDK clients leave open on it. */
-export function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (!server.listening) {
-      resolve();
-      return;
-    }
-    server.close((error) => (error ? reject(error) : resolve()));
-    server.closeAllConnections();
-  });
 }
 
 export interface LocalQueue {

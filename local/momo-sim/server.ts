@@ -5,8 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { fromMinorUnits } from '../../core/money';
+import { closeServer, listen } from '../net';
 import { createRandom, type Random } from './random';
 import {
   type AdvanceOptions,
@@ -506,14 +506,7 @@ export async function startMomoSimulator(options: MomoSimulatorOptions): Promise
     );
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? 0, host);
   const urlHost = host.includes(':') ? `[${host}]` : host;
 
   return {
@@ -524,13 +517,11 @@ export async function startMomoSimulator(options: MomoSimulatorOptions): Promise
       subscriptionKey: options.subscriptionKey,
       targetEnvironment,
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => {
+      for (const timer of timers) clearTimeout(timer);
+      timers.clear();
+      return closeServer(server);
+    },
     addWallet: (spec) => world.addWallet(spec),
     seedWallets: (seedOptions) => world.seedWallets(seedOptions),
     walletIds: () => world.walletIds(),
