@@ -163,6 +163,17 @@ export class CapacityCounter {
   }
 }
 
+/**
+ * Set to `1` to meter every client built without a counter of its own into
+ * {@link processCapacity}. Only the benchmark sets it, so that it can count the capacity the
+ * handlers spend through the clients they build at module load; never set it in a deployment
+ * (every request would then ask for ReturnConsumedCapacity for nobody to read).
+ */
+export const CAPACITY_METER_ENV = 'MOMO_SYNC_METER_CAPACITY';
+
+/** The process-wide counter {@link CAPACITY_METER_ENV} attaches to clients. */
+export const processCapacity = new CapacityCounter();
+
 /** A low-level DynamoDB client; static dummy credentials when pointed at a local endpoint. */
 export function createDynamoClient(options: DynamoClientOptions = {}): DynamoDBClient {
   const client = new DynamoDBClient({
@@ -177,7 +188,9 @@ export function createDynamoClient(options: DynamoClientOptions = {}): DynamoDBC
         }
       : {}),
   });
-  options.capacity?.attach(client);
+  const capacity =
+    options.capacity ?? (process.env[CAPACITY_METER_ENV] === '1' ? processCapacity : undefined);
+  capacity?.attach(client);
   return client;
 }
 

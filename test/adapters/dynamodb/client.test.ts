@@ -1,5 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { CapacityCounter } from '../../../adapters/dynamodb/client';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  CAPACITY_METER_ENV,
+  CapacityCounter,
+  createDocumentClient,
+} from '../../../adapters/dynamodb/client';
 
 describe('CapacityCounter', () => {
   it.each([
@@ -65,5 +69,39 @@ describe('CapacityCounter', () => {
     counter.reset();
 
     expect(counter.snapshot()).toEqual({ tables: {}, requests: {} });
+  });
+});
+
+describe('createDocumentClient', () => {
+  const metered = (client: ReturnType<typeof createDocumentClient>) =>
+    client.middlewareStack.identify().some((entry) => entry.startsWith('momoSyncCapacityCounter'));
+
+  afterEach(() => {
+    delete process.env[CAPACITY_METER_ENV];
+  });
+
+  it.each([
+    { setting: undefined, expected: false },
+    { setting: '0', expected: false },
+    { setting: '1', expected: true },
+  ])(
+    'meters into the process counter when MOMO_SYNC_METER_CAPACITY is $setting',
+    ({ setting, expected }) => {
+      if (setting !== undefined) process.env[CAPACITY_METER_ENV] = setting;
+
+      const client = createDocumentClient({ endpoint: 'http://127.0.0.1:9', region: 'us-east-1' });
+
+      expect(metered(client)).toBe(expected);
+    },
+  );
+
+  it('meters into a counter it is given, whatever the environment says', () => {
+    const client = createDocumentClient({
+      endpoint: 'http://127.0.0.1:9',
+      region: 'us-east-1',
+      capacity: new CapacityCounter(),
+    });
+
+    expect(metered(client)).toBe(true);
   });
 });
