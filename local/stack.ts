@@ -120,6 +120,11 @@ export interface LocalStackOptions {
    * without an api handler, there is no API.
    */
   api?: { demoUsers: string[]; stateFile?: string | null };
+  /**
+   * The sync consumer's event source (sync and manual queues), by default the local profile's.
+   * The benchmark sizes `maximumConcurrency` to the provider's rate limit, as a deployment would.
+   */
+  consumer?: Partial<Pick<typeof LOCAL_PROFILE.consumer, 'batchSize' | 'maximumConcurrency'>>;
   /** Called after every batch a poller handled, for progress displays. */
   onBatch?: (result: BatchResult) => void;
   /** Called with every error a handler threw or a poller met. */
@@ -274,11 +279,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       logLevel: options.logLevel ?? 'ERROR',
     });
     handlersLoaded = true;
+    const consumer = { ...LOCAL_PROFILE.consumer, ...options.consumer };
+    // The sync and manual queues feed one function, but each poller slot is an execution
+    // environment of its own: load one instance per slot of each of the two pollers.
     const handlers = await loadHandlers(env, {
       fanOut: FANOUT_SETTINGS.maximumConcurrency,
-      syncAccount: LOCAL_PROFILE.consumer.maximumConcurrency,
+      syncAccount: 2 * consumer.maximumConcurrency,
       notifier: LOCAL_PROFILE.notifier.maximumConcurrency,
     });
+    const syncSlots = handlers.syncAccount.slice(0, consumer.maximumConcurrency);
+    const manualSlots = handlers.syncAccount.slice(consumer.maximumConcurrency);
 
     const pollerOf = (
       def: QueueDef,
@@ -305,18 +315,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     };
     const pollers: Poller[] = [
       pollerOf(FANOUT_QUEUE, handlers.fanOut, FUNCTION_NAMES.fanOut, FANOUT_SETTINGS),
-      pollerOf(
-        SYNC_QUEUE,
-        handlers.syncAccount,
-        FUNCTION_NAMES.syncAccount,
-        LOCAL_PROFILE.consumer,
-      ),
-      pollerOf(
-        MANUAL_QUEUE,
-        handlers.syncAccount,
-        FUNCTION_NAMES.syncAccount,
-        LOCAL_PROFILE.consumer,
-      ),
+      pollerOf(SYNC_QUEUE, syncSlots, FUNCTION_NAMES.syncAccount, consumer),
+      pollerOf(MANUAL_QUEUE, manualSlots, FUNCTION_NAMES.syncAccount, consumer),
     ];
     if (handlers.notifier) {
       pollers.push(

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_USERS, seedDemo } from '../../local/demo';
+import { LOCAL_PROFILE } from '../../local/env';
 import { checkInvariants, summarize } from '../../local/report';
 import { type LocalStack, PORT_OFFSETS, startLocalStack } from '../../local/stack';
 import { canListen, freeBasePort } from './ports';
@@ -57,6 +58,12 @@ describe('startLocalStack', () => {
     });
     const invariants = await checkInvariants(sources, scope);
     expect(invariants.filter((invariant) => !invariant.ok)).toEqual([]);
+  });
+
+  it('loads one sync-account instance per slot of the sync and of the manual poller', () => {
+    // Assert
+    const slots = LOCAL_PROFILE.consumer.maximumConcurrency;
+    expect(new Set(stack.handlers.syncAccount).size).toBe(2 * slots);
   });
 
   it('serves the app API on the base port', async () => {
