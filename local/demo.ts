@@ -71,7 +71,11 @@ export function worldClock(state: WorldState): { clock: () => Date; unfreeze(): 
   };
 }
 
-/** Seeds `count` wallets in the simulator and their accounts in the table (existing ones kept). */
+/**
+ * Seeds `count` wallets in the simulator and their accounts in the table (existing ones kept).
+ * Every `brokenLinkEvery`-th wallet gets a broken link; 0 leaves every link working (the
+ * benchmark, and the chaos soak that breaks links itself).
+ */
 export async function seedDemo(
   simulator: MomoSimulator,
   doc: DynamoDBDocumentClient,
@@ -79,6 +83,7 @@ export async function seedDemo(
   count: number,
   now: Date = new Date(),
   transactionsPerAccount: [number, number] = DEMO_HISTORY.transactionsPerAccount,
+  brokenLinkEvery: number = BROKEN_LINK_EVERY,
 ): Promise<DemoAccount[]> {
   const walletIds = simulator.seedWallets({
     count,
@@ -90,7 +95,7 @@ export async function seedDemo(
   let broken = 0;
   for (const [index, walletId] of walletIds.entries()) {
     let link: DemoAccount['link'] = 'active';
-    if ((index + 1) % BROKEN_LINK_EVERY === 0) {
+    if (brokenLinkEvery > 0 && (index + 1) % brokenLinkEvery === 0) {
       link = broken % 2 === 0 ? 'revoked' : 'expired';
       broken += 1;
       simulator.revokeLink(walletId, link);

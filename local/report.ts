@@ -176,29 +176,67 @@ function onePushPerEpisode(
   };
 }
 
+/** The stored transactions held against the simulator's truth, in counts. */
+export interface TruthComparison {
+  /** Transactions the provider reported before each account's last sync. */
+  expected: number;
+  /** Stored copies of the expected transactions, plus the unknown ones: expected when all is well. */
+  stored: number;
+  /** Expected but not stored. */
+  missing: number;
+  /** Copies beyond the first of one transaction. */
+  duplicated: number;
+  /** Stored with another status than the provider's latest. */
+  staleStatus: number;
+  /** Stored under a reference the provider never reported for the wallet. */
+  unknown: number;
+}
+
 /** Invariant 1: every transaction of the simulator's truth stored once, with its status. */
 async function storedExactlyOnce(
   sources: ReportSources,
   accounts: Account[],
 ): Promise<InvariantResult> {
+  const { expected, missing, duplicated, staleStatus, unknown } = await compareWithTruth(
+    sources,
+    accounts,
+  );
+  const ok = missing === 0 && duplicated === 0 && staleStatus === 0 && unknown === 0;
+  return {
+    name: 'every transaction of the simulator stored exactly once, with its status',
+    ok,
+    detail: `${expected} expected, ${missing} missing, ${duplicated} duplicated, ${staleStatus} stale status, ${unknown} unknown`,
+  };
+}
+
+/**
+ * Compares each synced account's stored transactions with the simulator's truth up to the
+ * account's last sync (the counts behind invariant 1, for the benchmark and the chaos soak).
+ */
+export async function compareWithTruth(
+  sources: Pick<ReportSources, 'doc' | 'tables' | 'simulator'>,
+  accounts?: Account[],
+): Promise<TruthComparison> {
+  const all = accounts ?? (await scanAll<Account>(sources.doc, sources.tables.accounts));
   let expected = 0;
+  let stored = 0;
   let missing = 0;
   let duplicated = 0;
   let staleStatus = 0;
   let unknown = 0;
   const known = new Set(sources.simulator.walletIds());
-  for (const account of accounts) {
+  for (const account of all) {
     // Only a synced account can be held to the truth; one that never synced is the concern of
     // the no-message-lost check.
     if (!account.lastSyncedAt || !known.has(account.walletId)) continue;
     const truth = sources.simulator.truth(account.walletId);
-    const stored = await queryAll<StoredTransaction>(
+    const items = await queryAll<StoredTransaction>(
       sources.doc,
       sources.tables.transactions,
       account.accountId,
     );
     const byRef = new Map<string, StoredTransaction[]>();
-    for (const item of stored) byRef.set(item.ref, [...(byRef.get(item.ref) ?? []), item]);
+    for (const item of items) byRef.set(item.ref, [...(byRef.get(item.ref) ?? []), item]);
     const truthRefs = new Set<string>();
     for (const transaction of truth.transactions) {
       truthRefs.add(transaction.financialTransactionId);
@@ -206,6 +244,7 @@ async function storedExactlyOnce(
       if (transaction.removed || transaction.updatedAt > account.lastSyncedAt) continue;
       expected += 1;
       const copies = byRef.get(transaction.financialTransactionId) ?? [];
+      stored += copies.length;
       if (copies.length === 0) missing += 1;
       if (copies.length > 1) duplicated += copies.length - 1;
       if (copies.length > 0 && copies.some((copy) => copy.status !== transaction.status)) {
@@ -214,12 +253,8 @@ async function storedExactlyOnce(
     }
     for (const ref of byRef.keys()) if (!truthRefs.has(ref)) unknown += 1;
   }
-  const ok = missing === 0 && duplicated === 0 && staleStatus === 0 && unknown === 0;
-  return {
-    name: 'every transaction of the simulator stored exactly once, with its status',
-    ok,
-    detail: `${expected} expected, ${missing} missing, ${duplicated} duplicated, ${staleStatus} stale status, ${unknown} unknown`,
-  };
+  stored += unknown;
+  return { expected, stored, missing, duplicated, staleStatus, unknown };
 }
 
 /** Invariant 2, as a run's end shows it: no account still leased. */
