@@ -4,7 +4,7 @@
  * TypeScript with no SDK, so the notifier Lambda, the local stack and the tests share it.
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import type { Account, RelinkRequest } from './model';
 import type { Clock } from './ports';
 
@@ -280,10 +280,11 @@ export async function deliverRelink(
   }
 }
 
+// zod/mini, as the other handlers use: the full zod would be most of the notifier's bundle.
 const relinkRequestSchema = z.object({
-  accountId: z.string().min(1),
-  ownerId: z.string().min(1),
-  episode: z.number().int().min(1),
+  accountId: z.string().check(z.minLength(1)),
+  ownerId: z.string().check(z.minLength(1)),
+  episode: z.int().check(z.minimum(1)),
   reason: z.enum(['link_expired', 'link_revoked', 'link_invalid']),
 });
 
