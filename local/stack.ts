@@ -178,6 +178,8 @@ export interface LocalStack {
    * poller's empty receives are the local stand-in for Lambda's long polls and are left out.
    */
   sqsWorkRequests(): number;
+  /** The same requests by operation, the pollers' non-empty receives as `ReceiveMessage`. */
+  sqsWorkByOperation(): Record<string, number>;
   /** Invokes the fan-out as EventBridge Scheduler would, for the given (default: now) time. */
   tick(scheduledTime?: Date): Promise<SchedulerTick>;
   /** Resolves when every queue is empty and no handler runs (see {@link drainAll}). */
@@ -386,7 +388,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         );
         return { scheduledTime: time, result };
       },
-      sqsWorkRequests: () => sqsWorkRequests(engines.sqs.requests(), pollers),
+      sqsWorkRequests: () =>
+        Object.values(sqsWorkByOperation(engines.sqs.requests(), pollers)).reduce(
+          (sum, count) => sum + count,
+          0,
+        ),
+      sqsWorkByOperation: () => sqsWorkByOperation(engines.sqs.requests(), pollers),
       drain: (drainOptions) => drainAll(pollers, drainOptions),
       close() {
         closed ??= (async () => {
@@ -414,16 +421,21 @@ const NOT_WORK = new Set([
   'PurgeQueue',
 ]);
 
-function sqsWorkRequests(engine: Record<string, number>, pollers: Poller[]): number {
-  let total = 0;
+function sqsWorkByOperation(
+  engine: Record<string, number>,
+  pollers: Poller[],
+): Record<string, number> {
+  const counts: Record<string, number> = {};
   for (const [operation, count] of Object.entries(engine)) {
-    if (!NOT_WORK.has(operation)) total += count;
+    if (!NOT_WORK.has(operation)) counts[operation] = count;
   }
+  let receives = 0;
   for (const poller of pollers) {
     const stats = poller.stats();
-    total += (stats.requests.ReceiveMessage ?? 0) - stats.emptyReceives;
+    receives += (stats.requests.ReceiveMessage ?? 0) - stats.emptyReceives;
   }
-  return total;
+  counts.ReceiveMessage = receives;
+  return counts;
 }
 
 /** The timeout of the function consuming a queue, in seconds, in the local profile. */
