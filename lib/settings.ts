@@ -28,6 +28,17 @@ export const SYNC_ENV = {
   syncRunTtlDays: 'SYNC_RUN_TTL_DAYS',
 } as const;
 
+/**
+ * Waits of the provider circuit (core/circuit.ts), in seconds. The stack leaves them unset, so a
+ * deployment runs the defaults; the local profile shortens them like its other waits.
+ */
+export const CIRCUIT_ENV = {
+  /** Wait before the first probe after the circuit opens. */
+  openSeconds: 'CIRCUIT_OPEN_SECONDS',
+  /** Cap of the doubling wait. */
+  maxOpenSeconds: 'CIRCUIT_MAX_OPEN_SECONDS',
+} as const;
+
 /** Settings of the fan-out. */
 export const FANOUT_ENV = {
   scanSegments: 'FANOUT_SCAN_SEGMENTS',

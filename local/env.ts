@@ -10,6 +10,7 @@ import type { APIGatewayProxyEventV2, Context, SQSEvent } from 'aws-lambda';
 import { loadConfig, type MomoSyncConfig } from '../lib/config';
 import { dlqEnv, QUEUES, TABLES, type TableDef } from '../lib/resources';
 import {
+  CIRCUIT_ENV,
   FANOUT_ENV,
   NOTIFIER_ENV,
   PROVIDER_ENV,
@@ -48,6 +49,8 @@ export const LOCAL_PROFILE = {
     backoffCapSeconds: 60,
     syncRunTtlDays: DEPLOYED_DEFAULTS.syncRunTtlDays,
   } satisfies SyncSettings,
+  /** A fixed credential failure shows recovering within a demo or a soak, not in five minutes. */
+  circuit: { openSeconds: 5, maxOpenSeconds: 20 },
   provider: {
     targetEnvironment: DEPLOYED_DEFAULTS.provider.targetEnvironment,
     secretName: DEPLOYED_DEFAULTS.provider.secretName,
@@ -109,6 +112,8 @@ export function localEnvironment(input: LocalEnvironmentInput): Record<string, s
     [PROVIDER_ENV.targetEnvironment]: LOCAL_PROFILE.provider.targetEnvironment,
     [PROVIDER_ENV.secretId]: LOCAL_PROFILE.provider.secretName,
     [FANOUT_ENV.scanSegments]: String(LOCAL_PROFILE.fanOut.scanSegments),
+    [CIRCUIT_ENV.openSeconds]: String(LOCAL_PROFILE.circuit.openSeconds),
+    [CIRCUIT_ENV.maxOpenSeconds]: String(LOCAL_PROFILE.circuit.maxOpenSeconds),
     ...syncSettingsEnv(LOCAL_PROFILE.sync),
   };
   for (const table of TABLES) env[table.env] = tableName(table);

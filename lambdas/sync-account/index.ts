@@ -23,7 +23,7 @@ import { DynamoTransactionStore } from '../../adapters/dynamodb/transactions';
 import { MomoClient } from '../../adapters/momo/client';
 import { SqsNotifier } from '../../adapters/sqs/notify-queue';
 import { serializeSyncMessage } from '../../adapters/sqs/sync-queue';
-import { type BatchGate, ProviderCircuit } from '../../core/circuit';
+import { type BatchGate, DEFAULT_CIRCUIT_CONFIG, ProviderCircuit } from '../../core/circuit';
 import { PlatformAuthError } from '../../core/errors';
 import { type SyncMessage, TRIGGERS, type Trigger } from '../../core/model';
 import { systemClock, type WalletProvider } from '../../core/ports';
@@ -46,7 +46,7 @@ import {
   SYNC_RUNS_TABLE,
   TRANSACTIONS_TABLE,
 } from '../../lib/resources';
-import { PROVIDER_ENV, SYNC_ENV } from '../../lib/settings';
+import { CIRCUIT_ENV, PROVIDER_ENV, SYNC_ENV } from '../../lib/settings';
 import { intEnv, requireEnv } from '../shared/env';
 import { cachedFleetInterval, FLEET_SETTINGS_TTL_MS } from '../shared/fleet-settings';
 import { RetryTally, reportSync, tallyRetries } from '../shared/metrics';
@@ -122,6 +122,11 @@ const processor = new BatchProcessor(EventType.SQS);
 const circuit = new ProviderCircuit(
   new DynamoCircuitStore(doc, requireEnv(CONTROL_TABLE.env)),
   systemClock,
+  {
+    ...DEFAULT_CIRCUIT_CONFIG,
+    openMs: seconds(CIRCUIT_ENV.openSeconds, DEFAULT_CIRCUIT_CONFIG.openMs),
+    maxOpenMs: seconds(CIRCUIT_ENV.maxOpenSeconds, DEFAULT_CIRCUIT_CONFIG.maxOpenMs),
+  },
 );
 // The operators' fleet-wide interval (`npm run ops -- frequency --fleet`), cached per container.
 const fleetInterval = cachedFleetInterval(

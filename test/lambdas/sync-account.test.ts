@@ -315,6 +315,30 @@ describe('sync-account handler', () => {
     expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 2);
   });
 
+  it.each([
+    { setting: undefined, reopenAt: '2026-03-01T02:05:00.000Z' },
+    { setting: '7', reopenAt: '2026-03-01T02:00:07.000Z' },
+  ])(
+    'opens the circuit until CIRCUIT_OPEN_SECONDS ($setting) has passed',
+    async ({ setting, reopenAt }) => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(new Date('2026-03-01T02:00:00Z'));
+      if (setting !== undefined) process.env.CIRCUIT_OPEN_SECONDS = setting;
+      await coldStart();
+      delete process.env.CIRCUIT_OPEN_SECONDS;
+      syncMock.mockRejectedValue(
+        new PlatformAuthError({ code: 'INVALID_CREDENTIALS', status: 401 }),
+      );
+
+      await run(record(1));
+
+      expect(docMock).toHaveReceivedCommandWith(PutCommand, {
+        TableName: 'control',
+        Item: expect.objectContaining({ status: 'open', reopenAt }),
+      });
+    },
+  );
+
   it('fails a record from a queue it does not know', async () => {
     const response = await run(record(1, { queue: 'someone-elses-queue' }));
 
