@@ -37,6 +37,8 @@ export const CIRCUIT_ENV = {
   openSeconds: 'CIRCUIT_OPEN_SECONDS',
   /** Cap of the doubling wait. */
   maxOpenSeconds: 'CIRCUIT_MAX_OPEN_SECONDS',
+  /** How long a probe claim holds (at least one consumer invocation). */
+  probeLeaseSeconds: 'CIRCUIT_PROBE_LEASE_SECONDS',
 } as const;
 
 /** Settings of the fan-out. */

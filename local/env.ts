@@ -49,8 +49,11 @@ export const LOCAL_PROFILE = {
     backoffCapSeconds: 60,
     syncRunTtlDays: DEPLOYED_DEFAULTS.syncRunTtlDays,
   } satisfies SyncSettings,
-  /** A fixed credential failure shows recovering within a demo or a soak, not in five minutes. */
-  circuit: { openSeconds: 5, maxOpenSeconds: 20 },
+  /**
+   * A fixed credential failure shows recovering within a demo or a soak, not in five minutes; a
+   * probe claim still outlives one consumer invocation (the timeout above).
+   */
+  circuit: { openSeconds: 5, maxOpenSeconds: 20, probeLeaseSeconds: 30 },
   provider: {
     targetEnvironment: DEPLOYED_DEFAULTS.provider.targetEnvironment,
     secretName: DEPLOYED_DEFAULTS.provider.secretName,
@@ -114,6 +117,7 @@ export function localEnvironment(input: LocalEnvironmentInput): Record<string, s
     [FANOUT_ENV.scanSegments]: String(LOCAL_PROFILE.fanOut.scanSegments),
     [CIRCUIT_ENV.openSeconds]: String(LOCAL_PROFILE.circuit.openSeconds),
     [CIRCUIT_ENV.maxOpenSeconds]: String(LOCAL_PROFILE.circuit.maxOpenSeconds),
+    [CIRCUIT_ENV.probeLeaseSeconds]: String(LOCAL_PROFILE.circuit.probeLeaseSeconds),
     ...syncSettingsEnv(LOCAL_PROFILE.sync),
   };
   for (const table of TABLES) env[table.env] = tableName(table);

@@ -126,6 +126,7 @@ const circuit = new ProviderCircuit(
     ...DEFAULT_CIRCUIT_CONFIG,
     openMs: seconds(CIRCUIT_ENV.openSeconds, DEFAULT_CIRCUIT_CONFIG.openMs),
     maxOpenMs: seconds(CIRCUIT_ENV.maxOpenSeconds, DEFAULT_CIRCUIT_CONFIG.maxOpenMs),
+    probeLeaseMs: seconds(CIRCUIT_ENV.probeLeaseSeconds, DEFAULT_CIRCUIT_CONFIG.probeLeaseMs),
   },
 );
 // The operators' fleet-wide interval (`npm run ops -- frequency --fleet`), cached per container.
