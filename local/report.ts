@@ -22,6 +22,12 @@ export interface ReportSources {
   oneSignal?: RunningOneSignalStub;
   /** SQS requests spent on the work so far (see `sqsWorkRequests` in ./stack). */
   sqsRequests?: () => number;
+  /**
+   * When a transaction first appeared in the simulator, for worlds that change while accounts
+   * stop syncing (a soak that revokes links): one that appeared after an account's last sync
+   * could not have been fetched, even when it is stamped earlier (a late arrival).
+   */
+  insertedAt?: (walletId: string, ref: string) => string | undefined;
 }
 
 export interface RunScope {
@@ -214,7 +220,7 @@ async function storedExactlyOnce(
  * account's last sync (the counts behind invariant 1, for the benchmark and the chaos soak).
  */
 export async function compareWithTruth(
-  sources: Pick<ReportSources, 'doc' | 'tables' | 'simulator'>,
+  sources: Pick<ReportSources, 'doc' | 'tables' | 'simulator' | 'insertedAt'>,
   accounts?: Account[],
 ): Promise<TruthComparison> {
   const all = accounts ?? (await scanAll<Account>(sources.doc, sources.tables.accounts));
@@ -242,6 +248,8 @@ export async function compareWithTruth(
       truthRefs.add(transaction.financialTransactionId);
       // What the provider reported before the last sync; later changes await the next one.
       if (transaction.removed || transaction.updatedAt > account.lastSyncedAt) continue;
+      const inserted = sources.insertedAt?.(account.walletId, transaction.financialTransactionId);
+      if (inserted !== undefined && inserted > account.lastSyncedAt) continue;
       expected += 1;
       const copies = byRef.get(transaction.financialTransactionId) ?? [];
       stored += copies.length;

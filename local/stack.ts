@@ -125,6 +125,11 @@ export interface LocalStackOptions {
    * The benchmark sizes `maximumConcurrency` to the provider's rate limit, as a deployment would.
    */
   consumer?: Partial<Pick<typeof LOCAL_PROFILE.consumer, 'batchSize' | 'maximumConcurrency'>>;
+  /**
+   * Wraps the sync-account handler of every slot of the sync and manual pollers: the chaos soak
+   * kills invocations through it. `slot` numbers the slots of both pollers from 0.
+   */
+  wrapSyncHandler?: (handler: SqsBatchHandler, slot: number) => SqsBatchHandler;
   /** Called after every batch a poller handled, for progress displays. */
   onBatch?: (result: BatchResult) => void;
   /** Called with every error a handler threw or a poller met. */
@@ -289,8 +294,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       syncAccount: 2 * consumer.maximumConcurrency,
       notifier: LOCAL_PROFILE.notifier.maximumConcurrency,
     });
-    const syncSlots = handlers.syncAccount.slice(0, consumer.maximumConcurrency);
-    const manualSlots = handlers.syncAccount.slice(consumer.maximumConcurrency);
+    const wrap = options.wrapSyncHandler ?? ((handler: SqsBatchHandler) => handler);
+    const slots = handlers.syncAccount.map((handler, slot) => wrap(handler, slot));
+    const syncSlots = slots.slice(0, consumer.maximumConcurrency);
+    const manualSlots = slots.slice(consumer.maximumConcurrency);
 
     const pollerOf = (
       def: QueueDef,
