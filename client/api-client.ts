@@ -23,7 +23,7 @@ export type TokenProvider = () => Promise<string>;
 export interface RetryPolicy {
   /** Attempts per call, the first included. @default 3 */
   maxAttempts?: number;
-  /** The longest `Retry-After` the client waits out itself; a longer one is thrown. @default 10 s */
+  /** The longest `Retry-After` the client waits out itself; longer ones throw. @default 10 s */
   maxRetryAfterMs?: number;
   /** First backoff step for retries without `Retry-After`. @default 300 ms */
   baseDelayMs?: number;

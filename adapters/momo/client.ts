@@ -24,7 +24,7 @@ export interface MomoLogger {
 }
 
 export interface MomoClientOptions {
-  /** Scheme, host and port, without `/collection` (e.g. `https://sandbox.momodeveloper.mtn.com`). */
+  /** Scheme, host and port, without `/collection`: `https://sandbox.momodeveloper.mtn.com`. */
   baseUrl: string;
   apiUser: string;
   apiKey: string;
@@ -37,7 +37,10 @@ export interface MomoClientOptions {
   maxAttempts?: number;
   /** First backoff cap; it doubles per attempt. Default 200. */
   baseDelayMs?: number;
-  /** Largest backoff, and the longest `Retry-After` honoured when a call has no deadline. Default 5000. */
+  /**
+   * Largest backoff, and the longest `Retry-After` honoured when a call has no deadline.
+   * Default 5000.
+   */
   maxDelayMs?: number;
   /** The `limit` asked of the statement route. Default 100. */
   pageSize?: number;

@@ -49,7 +49,8 @@ export const syncRateLimited = (retryAfterSeconds: number, intervalSeconds: numb
   new ApiError(
     429,
     'sync_rate_limited',
-    `A sync of this account was requested less than ${intervalSeconds} s ago: try again in ${retryAfterSeconds} s.`,
+    `A sync of this account was requested less than ${intervalSeconds} s ago: ` +
+      `try again in ${retryAfterSeconds} s.`,
     retryAfterSeconds,
   );
 
