@@ -10,6 +10,7 @@ import { runBaseline, type WorldOptions } from './baseline';
 import { measureColdStarts } from './cold-start';
 import { runFleet } from './fleet';
 import { benchJson, renderBenchReport } from './report';
+import { concurrencyFor } from './world';
 
 /**
  * Sized for a 2-core machine, where the whole local stack shares one Node process: at 10
@@ -127,16 +128,6 @@ function whole(
     throw new UsageError(`${flag} ${text} is not a whole number from ${min} to ${max}`);
   }
   return value;
-}
-
-/**
- * The consumer's maximum concurrency for a rate limit, as an operator would size it: each slot
- * syncs one account after another and so makes one provider call per account cycle (the
- * provider's latency plus our own work), so the slots that keep the limit busy are the limit
- * times the cycle, rounded up. The cycle is the naive loop's time per account on the same world.
- */
-export function concurrencyFor(rateLimitPerSecond: number, cycleSeconds: number): number {
-  return Math.max(2, Math.ceil(rateLimitPerSecond * cycleSeconds));
 }
 
 /** Runs the benchmark; resolves with the exit code (1 when the fleet lost or duplicated work). */

@@ -89,3 +89,13 @@ export async function nextSecond(after: Date): Promise<void> {
   if (Math.floor(Date.now() / 1000) > Math.floor(after.getTime() / 1000)) return;
   await new Promise((resolve) => setTimeout(resolve, wait + 5));
 }
+
+/**
+ * The consumer's maximum concurrency for a rate limit, as an operator would size it: each slot
+ * syncs one account after another and so makes one provider call per account cycle (the
+ * provider's latency plus our own work), so the slots that keep the limit busy are the limit
+ * times the cycle, rounded up. The cycle is the naive loop's time per account on the same world.
+ */
+export function concurrencyFor(rateLimitPerSecond: number, cycleSeconds: number): number {
+  return Math.max(2, Math.ceil(rateLimitPerSecond * cycleSeconds));
+}
