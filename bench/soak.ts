@@ -16,7 +16,7 @@ import { QUEUES } from '../lib/resources';
 import { DEMO_USERS, type DemoAccount, seedDemo } from '../local/demo';
 import { isEmpty, queueDepth } from '../local/engines/sqs';
 import { LOCAL_PROFILE } from '../local/env';
-import { createRandom } from '../local/momo-sim/random';
+import { createRandom, type Random } from '../local/momo-sim/random';
 import {
   checkInvariants,
   compareWithTruth,
@@ -246,7 +246,7 @@ class WorldLog {
   }
 
   /** Breaks each working link with the given chance, alternately revoked and expired. */
-  breakLinks(random: ReturnType<typeof createRandom>, rate: number): number {
+  breakLinks(random: Random, rate: number): number {
     let broken = 0;
     for (const account of this.accounts) {
       if (this.brokenLinks.has(account.walletId) || !random.chance(rate)) continue;
