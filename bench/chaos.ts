@@ -77,10 +77,12 @@ export function renderVerdict(name: string, scenario: Scenario, result: SoakResu
       `then healed and a final round, in ${json.wall_s.toFixed(1)} s`,
     `  transactions  ${json.transactions_expected} expected, ${json.transactions_stored} stored, ` +
       `${json.lost} lost, ${json.duplicated} duplicated, ${json.stale_status} stale status`,
-    `  re-links      ${json.auth_required_accounts} auth_required for ${json.broken_links} broken links, ` +
-      `${json.notifications_sent} pushes, ${json.duplicate_notifications} duplicated`,
+    `  re-links      ${json.auth_required_accounts} auth_required for ` +
+      `${json.broken_links} broken links, ${json.notifications_sent} pushes, ` +
+      `${json.duplicate_notifications} duplicated`,
     `  recovery      ${json.dlq_messages_redriven} dead letters redriven, ` +
-      `${json.consumer_kills} consumers killed, circuit ${json.circuit_opened ? 'opened' : 'stayed closed'}`,
+      `${json.consumer_kills} consumers killed, ` +
+      `circuit ${json.circuit_opened ? 'opened' : 'stayed closed'}`,
     `  provider      ${json.provider_requests} requests; injected: ${faults || 'nothing'}`,
     '',
     'Invariants',

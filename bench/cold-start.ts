@@ -20,7 +20,8 @@ import { localEnvironment } from '../local/env';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..');
 const BANNER =
-  "import { createRequire as __momoCreateRequire } from 'node:module'; const require = __momoCreateRequire(import.meta.url);";
+  "import { createRequire as __momoCreateRequire } from 'node:module'; " +
+  'const require = __momoCreateRequire(import.meta.url);';
 /** Where no server listens: a handler that tried the network at load would fail, not hang. */
 const NOWHERE = 'http://127.0.0.1:9';
 const EMPTY_HANDLER = 'export const handler = async () => ({ statusCode: 200 });\n';

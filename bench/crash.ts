@@ -208,7 +208,7 @@ export class ConsumerKiller {
     }
   }
 
-  /** Kills only while the fleet calls the provider: a consumer held by the circuit calls nothing. */
+  /** Kills only while the fleet calls the provider; a consumer held by the circuit calls none. */
   private async circuitClosed(): Promise<boolean> {
     const state = await new DynamoCircuitStore(this.stack.doc, this.stack.tables.control).read();
     return state.status === 'closed';

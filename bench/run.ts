@@ -24,6 +24,7 @@ export const DEFAULTS = {
   seed: 'bench',
 };
 
+const TX_DEFAULT = DEFAULTS.transactionsPerAccount.join('-');
 const USAGE = `Usage: npm run bench -- [options]
 
 Runs the fleet (the local stack with the real handlers) and the naive one-account-after-another
@@ -32,9 +33,9 @@ loop over the same simulated world, then times each Lambda's cold start.
 Options:
   --accounts N        accounts in the world (default ${DEFAULTS.accounts})
   --latency-ms L      simulator latency per request (default ${DEFAULTS.latencyMs})
-  --rate-limit R      simulator rate limit, requests per second (default ${DEFAULTS.rateLimitPerSecond})
+  --rate-limit R      simulator requests per second (default ${DEFAULTS.rateLimitPerSecond})
   --concurrency C     consumer batches at once (default: sized to the rate limit, see the report)
-  --transactions A-B  generated history per wallet, A to B transactions (default ${DEFAULTS.transactionsPerAccount.join('-')})
+  --transactions A-B  history per wallet, A to B transactions (default ${TX_DEFAULT})
   --skip-cold-start   leave out the cold-start measurements
   --seed S            world seed (default bench)
   --json              print the figures as one JSON object on the last line

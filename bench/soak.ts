@@ -410,7 +410,7 @@ async function verdict(input: VerdictInput): Promise<SoakResult> {
 
   const invariants: InvariantResult[] = [
     {
-      name: '1. every transaction the provider reported stored exactly once, with its latest status',
+      name: '1. every transaction the provider reported stored once, with its latest status',
       ok: truth.missing === 0 && truth.duplicated === 0 && truth.staleStatus === 0,
       detail:
         `${truth.expected} expected, ${truth.stored} stored, ${truth.missing} lost, ` +

@@ -4,45 +4,20 @@
  * kind but platform credentials is on in that scenario, consumers are killed mid-page, links
  * break; whatever happened, the invariants of ARCHITECTURE.md must hold.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { SoakJson } from '../../bench/soak';
+import { type NpmRun, runNpmScript } from '../support/npm';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `npm run chaos -- <args>` from the repository root and collects what it printed. */
-function npmChaos(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', 'chaos', '--silent', '--', ...args], {
-      cwd: new URL('../..', import.meta.url),
-      env: { ...process.env, CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const npmChaos = (args: string[]) => runNpmScript('chaos', args);
 
 const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? '';
 const STACK_TRACE = /^\s+at /m;
 
 describe('npm run chaos with the smoke scenario', () => {
-  let run: Run;
+  let run: NpmRun;
   let figures: SoakJson;
 
   beforeAll(async () => {

@@ -1,34 +1,9 @@
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import { describe, expect, it } from 'vitest';
+import { runNpmScript } from '../support/npm';
 import { freeBasePort } from './ports';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `npm start -- <args>` from the repository root and collects what it printed. */
-function npmStart(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['start', '--silent', '--', ...args], {
-      cwd: new URL('../..', import.meta.url),
-      env: { ...process.env, CI: 'true' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const npmStart = (args: string[]) => runNpmScript('start', args);
 
 function occupy(port: number): Promise<Server> {
   return new Promise((resolve) => {
