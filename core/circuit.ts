@@ -188,7 +188,7 @@ export interface BatchGate {
   platformFailure(reason: string): Promise<void>;
   /** Ends the batch; gives back a probe claim that proved nothing. */
   finish(): Promise<void>;
-  /** Whether the circuit is open or half open as this batch last saw it (the CircuitOpen metric). */
+  /** Whether the circuit is open or half open as this batch last saw it (metric CircuitOpen). */
   isOpen(): boolean;
 }
 

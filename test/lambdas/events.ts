@@ -58,3 +58,25 @@ export function sqsRecord(options: RecordOptions): SQSRecord {
 }
 
 export const sqsEvent = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
+
+/**
+ * The environment the sync-account handler reads at module load, with queue URLs of this file's
+ * account. Test files apply it in `vi.hoisted`, before the handler is imported.
+ */
+export function syncAccountEnv(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    ACCOUNTS_TABLE: 'accounts',
+    TRANSACTIONS_TABLE: 'transactions',
+    SYNC_RUNS_TABLE: 'sync-runs',
+    CONTROL_TABLE: 'control',
+    SYNC_QUEUE_URL: queueUrl('momo-sync-sync'),
+    SYNC_QUEUE_DLQ_URL: queueUrl('momo-sync-sync-dlq'),
+    MANUAL_QUEUE_URL: queueUrl('momo-sync-manual'),
+    MANUAL_QUEUE_DLQ_URL: queueUrl('momo-sync-manual-dlq'),
+    NOTIFY_QUEUE_URL: queueUrl('momo-sync-notify'),
+    PROVIDER_BASE_URL: 'http://127.0.0.1:9',
+    PROVIDER_TARGET_ENVIRONMENT: 'sandbox',
+    PROVIDER_SECRET_ID: 'momo-sync/provider',
+    ...overrides,
+  };
+}

@@ -17,26 +17,17 @@ import { LOG_MESSAGES, METRICS } from '../../lib/metrics';
 import { captureStdout, datapoints, type StdoutCapture, sumOf } from '../support/emf';
 import { lambdaContext, sqsEvent, sqsRecord } from './events';
 
-vi.hoisted(() => {
-  const url = (name: string) => `https://sqs.us-east-1.amazonaws.com/123456789012/${name}`;
-  Object.assign(process.env, {
-    ACCOUNTS_TABLE: 'accounts',
-    TRANSACTIONS_TABLE: 'transactions',
-    SYNC_RUNS_TABLE: 'sync-runs',
-    CONTROL_TABLE: 'control',
-    SYNC_QUEUE_URL: url('momo-sync-sync'),
-    SYNC_QUEUE_DLQ_URL: url('momo-sync-sync-dlq'),
-    MANUAL_QUEUE_URL: url('momo-sync-manual'),
-    MANUAL_QUEUE_DLQ_URL: url('momo-sync-manual-dlq'),
-    NOTIFY_QUEUE_URL: url('momo-sync-notify'),
-    PROVIDER_BASE_URL: 'http://127.0.0.1:9',
-    PROVIDER_TARGET_ENVIRONMENT: 'sandbox',
-    PROVIDER_SECRET_ID: 'momo-sync/provider',
-    POWERTOOLS_METRICS_DISABLED: 'false',
-    POWERTOOLS_METRICS_NAMESPACE: 'MomoSync',
-    POWERTOOLS_SERVICE_NAME: 'sync-account',
-    POWERTOOLS_LOG_LEVEL: 'INFO',
-  });
+await vi.hoisted(async () => {
+  const { syncAccountEnv } = await import('./events');
+  Object.assign(
+    process.env,
+    syncAccountEnv({
+      POWERTOOLS_METRICS_DISABLED: 'false',
+      POWERTOOLS_METRICS_NAMESPACE: 'MomoSync',
+      POWERTOOLS_SERVICE_NAME: 'sync-account',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+    }),
+  );
 });
 
 vi.mock('../../core/sync-engine', async (importOriginal) => ({

@@ -9,23 +9,9 @@ import type { SyncMessage, SyncOutcome } from '../../core/model';
 import type { SyncResult } from '../../core/sync-engine';
 import { lambdaContext, queueUrl, sqsEvent, sqsRecord } from './events';
 
-vi.hoisted(() => {
-  const url = (name: string) => `https://sqs.us-east-1.amazonaws.com/123456789012/${name}`;
-  Object.assign(process.env, {
-    ACCOUNTS_TABLE: 'accounts',
-    TRANSACTIONS_TABLE: 'transactions',
-    SYNC_RUNS_TABLE: 'sync-runs',
-    CONTROL_TABLE: 'control',
-    SYNC_QUEUE_URL: url('momo-sync-sync'),
-    SYNC_QUEUE_DLQ_URL: url('momo-sync-sync-dlq'),
-    MANUAL_QUEUE_URL: url('momo-sync-manual'),
-    MANUAL_QUEUE_DLQ_URL: url('momo-sync-manual-dlq'),
-    NOTIFY_QUEUE_URL: url('momo-sync-notify'),
-    PROVIDER_BASE_URL: 'http://127.0.0.1:9',
-    PROVIDER_TARGET_ENVIRONMENT: 'sandbox',
-    PROVIDER_SECRET_ID: 'momo-sync/provider',
-    POWERTOOLS_METRICS_DISABLED: 'true',
-  });
+await vi.hoisted(async () => {
+  const { syncAccountEnv } = await import('./events');
+  Object.assign(process.env, syncAccountEnv({ POWERTOOLS_METRICS_DISABLED: 'true' }));
 });
 
 // The point here is the mapping of outcomes onto the queue; the engine has its own tests.
