@@ -310,7 +310,8 @@ class Gate implements BatchGate {
 
   async completed(outcome: SyncOutcome): Promise<void> {
     if (this.current.mode !== 'probe') return;
-    // Only a good outcome settles the probe; an inconclusive one lets the batch try the next record.
+    // Only a good outcome settles the probe; an inconclusive one lets the batch try its next
+    // record.
     if (probeVerdict(outcome) === 'good') {
       await this.circuit.recordProbe(this.owner, 'good');
       this.current = { mode: 'pass' };
