@@ -3,10 +3,8 @@
  * fresh `node` process, beside an empty handler bundled the same way, so the figure separates
  * what our code and its dependencies cost from what Node itself costs.
  *
- * The bundles are built with esbuild's API and the options lib/constructs/function.ts gives
- * NodejsFunction (ES module, minified, node22, source map without sources, every dependency and
- * the whole AWS SDK bundled, the createRequire banner). They are not imported from the construct
- * because that would load aws-cdk-lib; keep the two in step.
+ * The bundles are built with esbuild's API and the options of lib/bundling.ts, the ones
+ * lib/constructs/function.ts gives NodejsFunction, so the figures are the deployed bundles'.
  */
 import { spawn } from 'node:child_process';
 import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -14,14 +12,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { lambdaBuildOptions } from '../lib/bundling';
 import { QUEUES } from '../lib/resources';
 import type { LocalQueue } from '../local/engines/sqs';
 import { localEnvironment } from '../local/env';
 
 const ROOT = resolve(fileURLToPath(import.meta.url), '..', '..');
-const BANNER =
-  "import { createRequire as __momoCreateRequire } from 'node:module'; " +
-  'const require = __momoCreateRequire(import.meta.url);';
 /** Where no server listens: a handler that tried the network at load would fail, not hang. */
 const NOWHERE = 'http://127.0.0.1:9';
 const EMPTY_HANDLER = 'export const handler = async () => ({ statusCode: 200 });\n';
@@ -55,21 +51,7 @@ export async function lambdaEntries(): Promise<string[]> {
 export async function bundleLike(entry: string, outdir: string): Promise<string> {
   await mkdir(outdir, { recursive: true });
   const outfile = join(outdir, 'index.mjs');
-  await build({
-    entryPoints: [entry],
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'esm',
-    outfile,
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    mainFields: ['module', 'main'],
-    banner: { js: BANNER },
-    tsconfig: join(ROOT, 'tsconfig.json'),
-    logLevel: 'error',
-  });
+  await build(lambdaBuildOptions(entry, outfile));
   return outfile;
 }
 

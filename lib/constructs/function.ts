@@ -6,6 +6,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, type RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { aliasArgs, BUNDLE_BANNER, BUNDLE_MAIN_FIELDS, BUNDLE_TARGET } from '../bundling';
 import { METRICS_NAMESPACE } from '../metrics';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -29,7 +30,7 @@ export interface SyncFunctionProps {
  * A momo-sync Lambda: NodejsFunction on Node.js 22 and arm64 (Graviton is cheaper per GB-second
  * for the same I/O-bound work), an ES module bundle minified with source maps, its own log group,
  * and the whole AWS SDK bundled so the code runs against the versions it was tested with, not the
- * runtime's.
+ * runtime's (lib/bundling.ts holds the options the benchmark and tests bundle with too).
  */
 export class SyncFunction extends Construct {
   readonly function: NodejsFunction;
@@ -76,16 +77,15 @@ export class SyncFunction extends Construct {
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
+        target: BUNDLE_TARGET,
         minify: true,
         sourceMap: true,
         // Stack traces need file and line, not the sources: keeps the .map small.
         sourcesContent: false,
         externalModules: [],
-        mainFields: ['module', 'main'],
-        // Some bundled CommonJS dependencies still call require() for Node built-ins.
-        banner:
-          "import { createRequire as __momoCreateRequire } from 'node:module'; const require = __momoCreateRequire(import.meta.url);",
+        mainFields: [...BUNDLE_MAIN_FIELDS],
+        banner: BUNDLE_BANNER,
+        esbuildArgs: aliasArgs(),
         tsconfig: path.join(ROOT, 'tsconfig.json'),
       },
     });

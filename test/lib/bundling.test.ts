@@ -6,7 +6,7 @@ import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildStack } from './stack';
 
-// The one test that runs esbuild: every other infrastructure test skips bundling.
+// The one synth that runs esbuild: every other infrastructure test skips bundling.
 const outdir = mkdtempSync(join(tmpdir(), 'momo-sync-cdk-'));
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 
@@ -41,6 +41,15 @@ describe('function bundling', () => {
       );
       expect(specifiers.length).toBeGreaterThan(0);
       expect(external).toEqual([]);
+    }
+  });
+
+  it("swaps the SDK's default credential chain for the environment provider", () => {
+    for (const dir of assetDirs) {
+      const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
+      // The environment provider's own error, and a key only the SSO and ini links read.
+      expect(code).toContain('Unable to find environment variable credentials');
+      expect(code).not.toContain('sso_session');
     }
   });
 
