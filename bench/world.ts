@@ -95,6 +95,7 @@ export async function nextSecond(after: Date): Promise<void> {
  * syncs one account after another and so makes one provider call per account cycle (the
  * provider's latency plus our own work), so the slots that keep the limit busy are the limit
  * times the cycle, rounded up. The cycle is the naive loop's time per account on the same world.
+ * Rounding up cannot overrun the limit: the stack spaces each slot's calls to its share of it.
  */
 export function concurrencyFor(rateLimitPerSecond: number, cycleSeconds: number): number {
   return Math.max(2, Math.ceil(rateLimitPerSecond * cycleSeconds));

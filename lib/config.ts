@@ -64,6 +64,13 @@ const providerSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9/_+=.@-]{1,512}$/)
     .default('momo-sync/provider'),
+  /**
+   * The provider's rate limit for our subscription, in requests per second. When set, each
+   * consumer spaces its calls to its share of it (this divided by `consumer.maximumConcurrency`),
+   * so a backlog drains at the limit without spending calls on 429s. Unset, the consumers call
+   * as fast as they can and the provider's 429s and `Retry-After` do the pacing.
+   */
+  rateLimitPerSecond: z.number().positive().max(100_000).optional(),
 });
 
 const consumerSchema = z.strictObject({
@@ -268,6 +275,8 @@ const FIXES: Record<string, string> = {
     'use MTN\'s X-Target-Environment value: "sandbox" or a market such as "mtnghana", "mtnuganda"',
   'provider.secretName':
     'use a Secrets Manager secret name (letters, digits and /_+=.@-), e.g. "momo-sync/provider"',
+  'provider.rateLimitPerSecond':
+    'use a positive number of requests per second up to 100000 (the limit of your MoMo subscription), or leave it out',
   'consumer.maximumConcurrency':
     'use a whole number from 2 to 1000 (the range Lambda allows for an SQS event source)',
   'consumer.batchSize': 'use a whole number from 1 to 10',

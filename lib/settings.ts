@@ -10,7 +10,20 @@ export const PROVIDER_ENV = {
   targetEnvironment: 'PROVIDER_TARGET_ENVIRONMENT',
   /** Name or ARN of the Secrets Manager secret holding `{ apiUser, apiKey, subscriptionKey }`. */
   secretId: 'PROVIDER_SECRET_ID',
+  /** Least milliseconds between the starts of two provider requests of one consumer. */
+  minIntervalMs: 'PROVIDER_MIN_INTERVAL_MS',
 } as const;
+
+/**
+ * One consumer's spacing between provider requests: the rate limit shared by the consumers that
+ * call at once, rounded up so their sum never passes the limit.
+ */
+export function providerMinIntervalMs(rateLimitPerSecond: number, consumers: number): number {
+  if (!(rateLimitPerSecond > 0) || !(consumers >= 1)) {
+    throw new RangeError('the rate limit and the consumer count must be positive');
+  }
+  return Math.ceil((1000 * consumers) / rateLimitPerSecond);
+}
 
 /** Settings of the sync engine, in the units the configuration uses. */
 export const SYNC_ENV = {

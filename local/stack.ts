@@ -28,6 +28,7 @@ import {
   SYNC_RUNS_TABLE,
   TRANSACTIONS_TABLE,
 } from '../lib/resources';
+import { PROVIDER_ENV, providerMinIntervalMs } from '../lib/settings';
 import { type RunningLocalApi, startLocalApi } from './api';
 import { createTables, startDynalite } from './engines/dynamo';
 import { type RunningSecrets, startSecretsEndpoint } from './engines/secrets';
@@ -272,6 +273,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       JSON.stringify({ restApiKey: oneSignalKey }),
     );
 
+    const consumer = { ...LOCAL_PROFILE.consumer, ...options.consumer };
+    // The simulator's rate limit is the provider's: configure the consumers with it, as a
+    // deployment sets `provider.rateLimitPerSecond`.
+    const rateLimit = options.simulator?.rateLimitPerSecond ?? 0;
     const env = localEnvironment({
       region,
       endpoints: {
@@ -284,9 +289,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       queues,
       oneSignalAppId: ONESIGNAL_APP_ID,
       logLevel: options.logLevel ?? 'ERROR',
+      extra:
+        rateLimit > 0
+          ? {
+              [PROVIDER_ENV.minIntervalMs]: String(
+                providerMinIntervalMs(rateLimit, consumer.maximumConcurrency),
+              ),
+            }
+          : {},
     });
     handlersLoaded = true;
-    const consumer = { ...LOCAL_PROFILE.consumer, ...options.consumer };
     // The sync and manual queues feed one function, but each poller slot is an execution
     // environment of its own: load one instance per slot of each of the two pollers.
     const handlers = await loadHandlers(env, {

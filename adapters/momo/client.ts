@@ -44,6 +44,12 @@ export interface MomoClientOptions {
   maxDelayMs?: number;
   /** The `limit` asked of the statement route. Default 100. */
   pageSize?: number;
+  /**
+   * Shortest time between the starts of two requests of this client: its share of the provider's
+   * rate limit (the limit divided by the consumers that call at once). Spacing the calls keeps
+   * the fleet under the limit without spending calls on 429s. Default 0, no spacing.
+   */
+  minIntervalMs?: number;
   fetch?: typeof fetch;
   logger?: MomoLogger;
   /** Uniform in [0, 1); drives the backoff jitter. Default `Math.random`. */
@@ -97,6 +103,9 @@ export class MomoClient implements WalletProvider {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly pageSize: number;
+  private readonly minIntervalMs: number;
+  /** Epoch milliseconds at which the next request may start, when spacing is on. */
+  private nextRequestAt = 0;
   private readonly fetch: typeof fetch;
   private readonly random: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -110,6 +119,7 @@ export class MomoClient implements WalletProvider {
     this.baseDelayMs = options.baseDelayMs ?? 200;
     this.maxDelayMs = options.maxDelayMs ?? 5000;
     this.pageSize = options.pageSize ?? 100;
+    this.minIntervalMs = Math.max(0, options.minIntervalMs ?? 0);
     this.fetch = options.fetch ?? globalThis.fetch;
     this.random = options.random ?? Math.random;
     this.sleep = options.sleep ?? defaultSleep;
@@ -222,6 +232,7 @@ export class MomoClient implements WalletProvider {
     call: Call,
     options: FetchOptions,
   ): Promise<{ body: unknown; status: number }> {
+    await this.waitForTurn();
     const timeoutMs = Math.min(
       this.timeoutMs,
       options.deadline === undefined ? Number.POSITIVE_INFINITY : options.deadline - this.now(),
@@ -254,6 +265,16 @@ export class MomoClient implements WalletProvider {
       body,
       retryAfterMs: parseRetryAfter(response.headers.get('retry-after'), this.now()),
     });
+  }
+
+  /** Holds a request until its turn, so that starts stay `minIntervalMs` apart. */
+  private async waitForTurn(): Promise<void> {
+    if (this.minIntervalMs === 0) return;
+    const now = this.now();
+    const startAt = Math.max(now, this.nextRequestAt);
+    // Claimed before waiting, so concurrent callers of one client queue up instead of colliding.
+    this.nextRequestAt = startAt + this.minIntervalMs;
+    if (startAt > now) await this.sleep(startAt - now);
   }
 
   /** The cached platform token, fetched once for all concurrent callers when due. */

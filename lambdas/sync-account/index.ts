@@ -101,6 +101,7 @@ const provider = {
   baseUrl: requireEnv(PROVIDER_ENV.baseUrl),
   targetEnvironment: requireEnv(PROVIDER_ENV.targetEnvironment),
   secretId: requireEnv(PROVIDER_ENV.secretId),
+  minIntervalMs: intEnv(PROVIDER_ENV.minIntervalMs, 0),
 };
 
 const sqs = new SQSClient({});
@@ -204,6 +205,7 @@ async function buildProviderClient(): Promise<WalletProvider> {
   return new MomoClient({
     baseUrl: provider.baseUrl,
     targetEnvironment: provider.targetEnvironment,
+    minIntervalMs: provider.minIntervalMs,
     ...parsed.data,
     logger,
   });

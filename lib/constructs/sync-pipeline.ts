@@ -28,7 +28,13 @@ import {
   SYNC_RUNS_TABLE,
   TRANSACTIONS_TABLE,
 } from '../resources';
-import { FANOUT_ENV, PROVIDER_ENV, SYNC_ENV, syncSettingsEnv } from '../settings';
+import {
+  FANOUT_ENV,
+  PROVIDER_ENV,
+  providerMinIntervalMs,
+  SYNC_ENV,
+  syncSettingsEnv,
+} from '../settings';
 import type { Data } from './data';
 import { SyncFunction } from './function';
 import { createQueuePair, type QueuePair } from './queue';
@@ -176,6 +182,16 @@ export class SyncPipeline extends Construct {
         [PROVIDER_ENV.baseUrl]: config.provider.baseUrl,
         [PROVIDER_ENV.targetEnvironment]: config.provider.targetEnvironment,
         [PROVIDER_ENV.secretId]: config.provider.secretName,
+        ...(config.provider.rateLimitPerSecond === undefined
+          ? {}
+          : {
+              [PROVIDER_ENV.minIntervalMs]: String(
+                providerMinIntervalMs(
+                  config.provider.rateLimitPerSecond,
+                  config.consumer.maximumConcurrency,
+                ),
+              ),
+            }),
         ...syncSettingsEnv({ ...config.sync, syncRunTtlDays: config.syncRunTtlDays }),
       },
     }).function;

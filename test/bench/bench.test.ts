@@ -12,6 +12,7 @@ function makeFigures(overrides: Partial<BenchJson> = {}): BenchJson {
     latency_ms: 300,
     rate_limit_per_s: 10,
     consumer_concurrency: 4,
+    consumer_min_interval_ms: 400,
     wall_s: 31,
     lower_bound_s: 30,
     rate_limit_utilization: 0.95,

@@ -125,6 +125,12 @@ describe('loadConfig', () => {
       fix: '"sandbox" or a market',
     },
     {
+      when: 'the provider rate limit is zero',
+      momoSync: { provider: { rateLimitPerSecond: 0 } },
+      key: 'momoSync.provider.rateLimitPerSecond is 0',
+      fix: 'positive',
+    },
+    {
       when: 'there are no scan segments',
       momoSync: { fanOut: { scanSegments: 0 } },
       key: 'momoSync.fanOut.scanSegments is 0',

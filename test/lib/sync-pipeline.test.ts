@@ -231,6 +231,41 @@ describe("the functions' settings", () => {
   });
 });
 
+describe("the consumer's share of the provider rate limit", () => {
+  const consumerEnv = (momoSync: Record<string, unknown>) => {
+    const tuned = buildStack({ momoSync });
+    const id = tuned.stack.getLogicalId(
+      tuned.stack.pipeline.syncAccount.node.defaultChild as never,
+    );
+    const fn = (tuned.template.toJSON().Resources as Record<string, Resource>)[id];
+    if (!fn) throw new Error('no consumer function in the template');
+    return (fn.Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+  };
+
+  it('spaces each consumer to the rate limit divided by the maximum concurrency', () => {
+    const env = consumerEnv({
+      provider: { rateLimitPerSecond: 25 },
+      consumer: { maximumConcurrency: 10 },
+    });
+
+    expect(env.PROVIDER_MIN_INTERVAL_MS).toBe('400');
+  });
+
+  it('rounds the spacing up, so the consumers together stay under the limit', () => {
+    const env = consumerEnv({
+      provider: { rateLimitPerSecond: 30 },
+      consumer: { maximumConcurrency: 7 },
+    });
+
+    // 7 consumers at one call per 234 ms make 29.9 calls a second; 233 ms would make 30.04.
+    expect(env.PROVIDER_MIN_INTERVAL_MS).toBe('234');
+  });
+
+  it('leaves the consumers unpaced when no rate limit is configured', () => {
+    expect(consumerEnv({})).not.toHaveProperty('PROVIDER_MIN_INTERVAL_MS');
+  });
+});
+
 describe('least privilege', () => {
   const tables = {
     accounts: arnOf(data.accounts),

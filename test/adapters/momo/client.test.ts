@@ -383,6 +383,81 @@ describe('MomoClient retries', () => {
   });
 });
 
+describe('MomoClient pacing', () => {
+  /** Fetch through the real one, noting the fake time at which each request starts. */
+  function recordingFetch(starts: number[]): typeof fetch {
+    return (input, init) => {
+      starts.push(nowMs - START);
+      return globalThis.fetch(input, init);
+    };
+  }
+
+  it('starts its requests minIntervalMs apart, the token request included', async () => {
+    const starts: number[] = [];
+    const client = clientFor(simulator, { minIntervalMs: 400, fetch: recordingFetch(starts) });
+
+    for (let call = 0; call < 3; call += 1) await client.fetchStatement(wholeHistory(walletId));
+
+    expect(starts).toEqual([0, 400, 800, 1_200]);
+    expect(sleeps).toEqual([400, 400, 400]);
+  });
+
+  it('does not wait when the calls are already further apart', async () => {
+    const starts: number[] = [];
+    const client = clientFor(simulator, { minIntervalMs: 400, fetch: recordingFetch(starts) });
+
+    await client.fetchStatement(wholeHistory(walletId));
+    nowMs += 450;
+    await client.fetchStatement(wholeHistory(walletId));
+    nowMs += 1_000;
+    await client.fetchStatement(wholeHistory(walletId));
+
+    expect(sleeps).toEqual([400]);
+    expect(starts).toEqual([0, 400, 850, 1_850]);
+  });
+
+  it('queues concurrent callers of one client instead of letting them start together', async () => {
+    // A clock that stands still while they wait: each caller's wait shows the turn it was given.
+    const client = clientFor(simulator, {
+      minIntervalMs: 250,
+      sleep: async (ms: number) => {
+        sleeps.push(ms);
+      },
+    });
+
+    await Promise.all([1, 2, 3].map(() => client.fetchStatement(wholeHistory(walletId))));
+
+    // The token request took the first turn; the three statements the next three.
+    expect(sleeps.sort((a, b) => a - b)).toEqual([250, 500, 750]);
+  });
+
+  it('keeps under the provider rate limit it was sized for, where an unpaced client meets 429s', async () => {
+    const limited = await startMomoSimulator(simulatorOptions({ rateLimitPerSecond: 5 }));
+    try {
+      const [id] = limited.seedWallets({ count: 1, transactionsPerAccount: [2, 2] }) as [string];
+      const run = async (options: Partial<MomoClientOptions>) => {
+        nowMs = START + 60_000;
+        limited.resetStats();
+        clearMomoTokenCache();
+        const client = clientFor(limited, options);
+        for (let call = 0; call < 12; call += 1) {
+          await client.fetchStatement(wholeHistory(id), { deadline: nowMs + 60_000 });
+        }
+        return limited.stats();
+      };
+
+      const unpaced = await run({});
+      const paced = await run({ minIntervalMs: 200 });
+
+      expect(unpaced.rateLimited).toBeGreaterThan(0);
+      expect(paced.rateLimited).toBe(0);
+      expect(paced.requests.statement).toBe(12);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
 describe('MomoClient failure classes', () => {
   it.each([
     ['revoked', 403, 'LINK_REVOKED'],
