@@ -25,6 +25,7 @@ import {
   type Clock,
   LeaseLostError,
   type Notifier,
+  type StoredTransactionState,
   type SyncRunStore,
   type TransactionStore,
   type WalletProvider,
@@ -232,14 +233,20 @@ class SyncPass {
       .map((tx) => ({ tx, print: fingerprint(tx) }))
       .filter(({ tx, print }) => this.seen.get(tx.ref) !== print);
     if (fresh.length === 0) return;
-    const states = await this.deps.transactions.getStates(
-      this.account.accountId,
-      fresh.map(({ tx }) => tx),
-    );
+    // A transaction this pass already handled is stored with the fingerprint it left there, so
+    // only the others are read: a status that changed between two pages needs no lookup.
+    const unread = fresh.filter(({ tx }) => !this.seen.has(tx.ref)).map(({ tx }) => tx);
+    const states =
+      unread.length > 0
+        ? await this.deps.transactions.getStates(this.account.accountId, unread)
+        : new Map<string, StoredTransactionState>();
     const writes: Array<() => Promise<void>> = [];
     for (const { tx, print } of fresh) {
+      const handled = this.seen.get(tx.ref);
       const state = states.get(tx.ref);
-      if (state && state.fingerprint === print && state.removedAt === undefined) {
+      if (handled !== undefined) {
+        writes.push(() => this.write(tx, print, handled));
+      } else if (state && state.fingerprint === print && state.removedAt === undefined) {
         this.counts.unchanged += 1;
       } else {
         writes.push(() => this.write(tx, print, state?.fingerprint));

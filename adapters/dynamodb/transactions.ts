@@ -107,6 +107,11 @@ export class DynamoTransactionStore implements TransactionStore {
       {
         projection: STATE_PROJECTION.ProjectionExpression,
         names: STATE_PROJECTION.ExpressionAttributeNames,
+        // The engine's next write is conditioned on this fingerprint. An eventually consistent
+        // read may miss a write made a moment ago (the sync before this one), and the refused
+        // condition would then stop the sync as if its lease were lost. Reads cost a fifth of
+        // a write, and a sync reads only the transactions its statement returned.
+        consistent: true,
       },
     );
     return new Map(items.map((item) => [item.ref as string, toState(item)]));

@@ -196,6 +196,34 @@ describe('syncAccount', () => {
     expect(w.transactions.writes).toBe(1);
   });
 
+  it('updates a transaction that changed between two pages from what the pass wrote', async () => {
+    // Arrange: reads that lag this pass's own writes, as an eventually consistent read may.
+    const readsBefore = new Map(w.transactions.items);
+    w.transactions.getStates = async (accountId, keys) =>
+      new Map(
+        keys.flatMap(({ ref }) => {
+          const stored = readsBefore.get(`${accountId}|${ref}`);
+          return stored ? [[ref, { ...stored }] as const] : [];
+        }),
+      );
+    w.provider.pageSize = 1;
+    w.provider.transactions = [
+      tx('a', '2026-03-09T05:00:00.000Z', { status: 'PENDING' }),
+      tx('a', '2026-03-09T05:00:01.000Z', {
+        status: 'SUCCESSFUL',
+        createdAt: '2026-03-09T05:00:00.000Z',
+      }),
+    ];
+
+    // Act
+    const result = await sync(w);
+
+    // Assert
+    expect(result.outcome).toBe('synced');
+    expect(result.counts).toMatchObject({ added: 1, updated: 1 });
+    expect(w.transactions.all('acc-1').map((t) => t.status)).toEqual(['SUCCESSFUL']);
+  });
+
   it('marks a transaction the provider stopped returning as removed, without deleting it', async () => {
     w.provider.transactions = [
       tx('a', '2026-03-09T05:00:00.000Z'),
