@@ -319,10 +319,12 @@ class Gate implements BatchGate {
   }
 
   async platformFailure(reason: string): Promise<void> {
+    // The rest of the batch goes back whatever the store says, even when it cannot be written:
+    // this batch just saw the failure.
+    this.current = { mode: 'hold', until: this.soon() };
     const state = await this.circuit.recordPlatformFailure(reason);
     const decision = admission(state, this.clock.now());
-    // The rest of the batch goes back whatever the store said: this batch just saw the failure.
-    this.current = decision.mode === 'hold' ? decision : { mode: 'hold', until: this.soon() };
+    if (decision.mode === 'hold') this.current = decision;
   }
 
   async finish(): Promise<void> {

@@ -250,6 +250,22 @@ describe('BatchGate', () => {
     expect(gate.isOpen()).toBe(true);
   });
 
+  it('holds the rest of a batch after a platform failure even when the circuit cannot be written', async () => {
+    // Arrange
+    const { store, containers } = fleet(1);
+    const gate = await containers[0]!.forBatch('c');
+    store.replace = async () => {
+      throw new Error('ProvisionedThroughputExceededException');
+    };
+
+    // Act
+    const failure = gate.platformFailure('platform_auth:UNAUTHORIZED');
+
+    // Assert
+    await expect(failure).rejects.toThrow('ProvisionedThroughputExceededException');
+    expect(gate.next()).toEqual({ proceed: false, retryAt: at(config.cacheMs) });
+  });
+
   it('closes the circuit when the probe syncs and lets the rest of the batch through', async () => {
     const { store, clock, containers } = fleet(1);
     const circuit = containers[0]!;
