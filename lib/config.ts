@@ -85,8 +85,12 @@ const consumerSchema = z.strictObject({
    * requests per account: a tenth of a batched send, of a receive and of a batched delete.
    */
   batchSize: int(1, 10).default(10),
-  /** Consumer Lambda timeout; the queues' visibility is six times this. */
-  timeoutSeconds: int(10, 900).default(120),
+  /**
+   * Consumer Lambda timeout; the queues' visibility is six times this. At least 30 s: a sync
+   * keeps 20 s back to finish a page, checkpoint and release (core/sync-engine.ts), so a shorter
+   * timeout would leave no time to fetch and every sync would stop before its first page.
+   */
+  timeoutSeconds: int(30, 900).default(120),
 });
 
 const fanOutSchema = z.strictObject({
@@ -280,7 +284,8 @@ const FIXES: Record<string, string> = {
   'consumer.maximumConcurrency':
     'use a whole number from 2 to 1000 (the range Lambda allows for an SQS event source)',
   'consumer.batchSize': 'use a whole number from 1 to 10',
-  'consumer.timeoutSeconds': 'use a whole number of seconds from 10 to 900',
+  'consumer.timeoutSeconds':
+    'use a whole number of seconds from 30 to 900 (a sync keeps 20 s back to checkpoint)',
   'fanOut.scanSegments': 'use a whole number from 1 to 1000',
   'fanOut.timeoutSeconds': 'use a whole number of seconds from 60 to 900',
   'sync.overlapMinutes': 'use a whole number of minutes from 0 to 10080',

@@ -104,7 +104,13 @@ describe('loadConfig', () => {
       when: 'the consumer timeout is given as a string',
       momoSync: { consumer: { timeoutSeconds: '120' } },
       key: 'momoSync.consumer.timeoutSeconds is "120"',
-      fix: 'seconds from 10 to 900',
+      fix: 'seconds from 30 to 900',
+    },
+    {
+      when: 'the consumer timeout leaves a sync no time before its safety margin',
+      momoSync: { consumer: { timeoutSeconds: 15 } },
+      key: 'momoSync.consumer.timeoutSeconds is 15',
+      fix: 'a sync keeps 20 s back',
     },
     {
       when: 'the log retention is not one CloudWatch allows',
