@@ -67,17 +67,20 @@ const providerSchema = z.strictObject({
   /**
    * The provider's rate limit for our subscription, in requests per second. When set, each
    * consumer spaces its calls to its share of it (this divided by `consumer.maximumConcurrency`),
-   * so a backlog drains at the limit without spending calls on 429s. Unset, the consumers call
-   * as fast as they can and the provider's 429s and `Retry-After` do the pacing.
+   * so a backlog drains at the limit without spending calls on 429s. The shares are sized for
+   * the sync queue's consumers: the manual queue's (sync now, re-link) come on top while users
+   * ask for syncs, and the few calls they add past the limit meet the provider's 429 and its
+   * `Retry-After`. Sizing for both would slow the daily backlog by as much, every night. Unset,
+   * the consumers call as fast as they can and the 429s do all the pacing.
    */
   rateLimitPerSecond: z.number().positive().max(100_000).optional(),
 });
 
 const consumerSchema = z.strictObject({
   /**
-   * Cap on concurrent consumer invocations per queue. Size it to the provider's rate limit:
-   * each invocation syncs its batch one account after another, so the fleet makes at most
-   * about this many provider calls at once.
+   * Cap on concurrent consumer invocations of each of the sync and the manual queue. Size it to
+   * the provider's rate limit: each invocation syncs its batch one account after another, so
+   * the daily run makes at most about this many provider calls at once.
    */
   maximumConcurrency: int(2, 1000).default(10),
   /**
