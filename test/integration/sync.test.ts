@@ -203,12 +203,20 @@ describe('sync against the simulator and dynalite', () => {
     const cut = await sync(account.accountId, {
       remainingTimeMs: () => (checks++ === 0 ? 300_000 : 1_000),
     });
+    const checkpoint = (await accounts.get(account.accountId, true))?.cursor;
     clock.advance(MINUTE);
     const resumed = await sync(account.accountId);
 
     expect(cut).toMatchObject({ outcome: 'partial', needsAnotherPass: true });
     expect(cut.counts.added).toBe(7);
+    expect(checkpoint).toBeDefined();
+    // The second pass starts at the checkpoint (less the overlap), not at the look-back again.
+    const { items } = await runs.listByAccount(account.accountId, { limit: 1 });
+    expect(items[0]?.windowFrom).toBe(
+      new Date(Date.parse(checkpoint ?? '') - config.overlapMs).toISOString(),
+    );
     expect(resumed.outcome).toBe('synced');
+    expect(resumed.counts.added).toBe(14);
     const stored = await expectStoreMatchesTruth(account);
     expect(stored).toHaveLength(21);
   });
