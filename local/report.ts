@@ -7,9 +7,10 @@ import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { type DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { Account, StoredTransaction, SyncRun } from '../core/model';
 import { QUEUES } from '../lib/resources';
+import type { DemoAccount } from './demo';
 import { isEmpty, type LocalQueue, queueDepth } from './engines/sqs';
 import type { MomoSimulator } from './momo-sim';
-import type { RunningOneSignalStub } from './onesignal-stub';
+import type { DeliveredPush, RunningOneSignalStub } from './onesignal-stub';
 import type { LocalTables } from './stack';
 
 /** The parts of a local stack the report reads. */
@@ -419,4 +420,28 @@ export function renderReport(
     ),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The demo users and their accounts: who to mint a local API token for, and which ids to try. */
+export function renderDemoUsers(demo: readonly DemoAccount[]): string {
+  const owners = [...new Set(demo.map((account) => account.ownerId))];
+  const width = Math.max(...owners.map((owner) => owner.length));
+  const lines = owners.map((owner) => {
+    const accounts = demo
+      .filter((account) => account.ownerId === owner)
+      .map((a) => (a.link === 'active' ? a.accountId : `${a.accountId} (link ${a.link})`));
+    return `  ${owner.padEnd(width)}  ${accounts.join(', ')}`;
+  });
+  return `Demo users (npm run local:token -- --user ID)\n${lines.join('\n')}\n`;
+}
+
+/** What the OneSignal stub received and delivered: to whom, for which account, in which words. */
+export function renderPushes(pushes: readonly DeliveredPush[]): string {
+  if (pushes.length === 0) return 'Pushes recorded by the OneSignal stub: none\n';
+  const lines = pushes.flatMap((push) => [
+    `  to ${push.externalIds.join(', ')}  account ${String(push.data?.accountId)}` +
+      `  ${String(push.data?.reason)}  opens ${push.appUrl ?? push.url ?? '(no link)'}`,
+    ...Object.entries(push.headings).map(([language, heading]) => `    ${language}  ${heading}`),
+  ]);
+  return `Pushes recorded by the OneSignal stub (${pushes.length})\n${lines.join('\n')}\n`;
 }

@@ -13,7 +13,15 @@ import { DEMO_USERS, loadWorldState, seedDemo, worldClock } from './demo';
 import { FUNCTION_NAMES, LOCAL_PROFILE } from './env';
 import { DEFAULT_ENDPOINTS_FILE, type ExposedStack, exposeToOperators } from './operators';
 import { createProgress } from './progress';
-import { checkInvariants, type RunScope, renderReport, scanAll, summarize } from './report';
+import {
+  checkInvariants,
+  type RunScope,
+  renderDemoUsers,
+  renderPushes,
+  renderReport,
+  scanAll,
+  summarize,
+} from './report';
 import { loadScenario, type Scenario, ScenarioError } from './scenario';
 import { type LocalStack, MAX_BASE_PORT, PortInUseError, startLocalStack } from './stack';
 
@@ -249,6 +257,8 @@ export async function main(argv: string[]): Promise<number> {
     const summary = await summarize(sources, scope);
     const invariants = await checkInvariants(sources, scope);
     out(`\n${renderReport(summary, invariants, wallSeconds)}`);
+    out(`\n${renderPushes(stack.oneSignal.pushes())}`);
+    out(`\n${renderDemoUsers(demo)}`);
     if (dueAccountIds.length === 0 && summary.accounts > 0) {
       out('\nnote: no account was due; an earlier run in this --data directory synced them\n');
     }

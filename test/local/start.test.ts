@@ -35,6 +35,14 @@ describe('npm start', () => {
     }
     expect(run.stdout).toMatch(/^Invariants$/m);
     expect(run.stdout).not.toContain('FAIL');
+    // The demo users to mint tokens for, with their accounts; the push the broken link gave.
+    expect(run.stdout).toMatch(/^ {2}demo-ama +demo-0001, demo-0004 \(link revoked\)$/m);
+    expect(run.stdout).toMatch(/^ {2}demo-kofi +demo-0002$/m);
+    expect(run.stdout).toContain('Pushes recorded by the OneSignal stub (1)');
+    expect(run.stdout).toMatch(
+      /^ {2}to demo-ama {2}account demo-0004 {2}link_revoked {2}opens \S+:\/\/accounts\/demo-0004\/relink$/m,
+    );
+    expect(run.stdout).toMatch(/^ {4}fr {2}Reconnectez votre portefeuille MoMo$/m);
   }, 120_000);
 
   it('exits 2 with one line and no stack trace for a bad option', async () => {
