@@ -66,6 +66,15 @@ export const METRICS = {
   pushFailures: 'PushFailures',
   /** 1 each time a function finds or leaves the provider circuit open; see the construct. */
   circuitOpen: 'CircuitOpen',
+  /** Manual syncs the API queued, and those it found already running. */
+  manualSyncQueued: 'ManualSyncQueued',
+  manualSyncAlreadyRunning: 'ManualSyncAlreadyRunning',
+  /** Manual syncs refused because the account asked for one within the interval. */
+  manualSyncRateLimited: 'ManualSyncRateLimited',
+  /** Re-links the API recorded. */
+  relinkRecorded: 'RelinkRecorded',
+  /** Requests the API answered with a 500: the handler catches them, so Lambda sees no error. */
+  apiServerErrors: 'ApiServerErrors',
 } as const;
 
 export type MetricName = (typeof METRICS)[keyof typeof METRICS];
@@ -90,6 +99,11 @@ export const METRIC_SOURCES: Record<MetricName, ServiceName> = {
   PushesNoRecipients: SERVICES.notifier,
   PushFailures: SERVICES.notifier,
   CircuitOpen: SERVICES.syncAccount,
+  ManualSyncQueued: SERVICES.api,
+  ManualSyncAlreadyRunning: SERVICES.api,
+  ManualSyncRateLimited: SERVICES.api,
+  RelinkRecorded: SERVICES.api,
+  ApiServerErrors: SERVICES.api,
 };
 
 /** Every outcome, in the order the dashboard stacks them. */

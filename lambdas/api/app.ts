@@ -6,8 +6,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type {
   APIGatewayProxyEventV2WithJWTAuthorizer,
   APIGatewayProxyStructuredResultV2,
@@ -33,6 +32,7 @@ import {
   parseSettingsBody,
   parseTransactionQuery,
 } from '../../core/api/validation';
+import { METRICS } from '../../lib/metrics';
 
 export type ApiEvent = APIGatewayProxyEventV2WithJWTAuthorizer;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
@@ -91,7 +91,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       parseEmptyBody(body);
       const result = await api.requestSync(ownerId, accountId);
       metrics.addMetric(
-        result.status === 'queued' ? 'ManualSyncQueued' : 'ManualSyncAlreadyRunning',
+        result.status === 'queued' ? METRICS.manualSyncQueued : METRICS.manualSyncAlreadyRunning,
         MetricUnit.Count,
         1,
       );
@@ -108,7 +108,7 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
     'POST /accounts/{id}/relink': async ({ ownerId, accountId, query, body }) => {
       parseNoQuery(query);
       const result = await api.relink(ownerId, accountId, parseRelinkBody(body));
-      metrics.addMetric('RelinkRecorded', MetricUnit.Count, 1);
+      metrics.addMetric(METRICS.relinkRecorded, MetricUnit.Count, 1);
       return { status: 202, body: result };
     },
     'PATCH /accounts/{id}/settings': async ({ ownerId, accountId, query, body }) => {
@@ -136,7 +136,9 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
       return respond(outcome.status, outcome.body);
     } catch (error) {
       if (isApiError(error)) {
-        if (error.status === 429) metrics.addMetric('ManualSyncRateLimited', MetricUnit.Count, 1);
+        if (error.status === 429) {
+          metrics.addMetric(METRICS.manualSyncRateLimited, MetricUnit.Count, 1);
+        }
         const headers =
           error.retryAfterSeconds !== undefined
             ? { 'retry-after': String(error.retryAfterSeconds) }
@@ -148,14 +150,25 @@ export function createApiHandler(options: ApiHandlerOptions): ApiHandler {
         );
       }
       logger.error('request failed', error as Error);
-      metrics.addMetric('ApiServerErrors', MetricUnit.Count, 1);
+      metrics.addMetric(METRICS.apiServerErrors, MetricUnit.Count, 1);
       return respond(500, INTERNAL_ERROR);
     }
   }
 
   return middy(handle)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics)) as unknown as ApiHandler;
+    .use(publishCounted(metrics)) as unknown as ApiHandler;
+}
+
+/**
+ * Publishes what a request counted. Most requests are reads that count nothing, and Powertools'
+ * own middleware would log a warning for each of them.
+ */
+function publishCounted(metrics: Metrics): MiddlewareObj {
+  const publish = async () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
+  return { after: publish, onError: publish };
 }
 
 /** The caller is the token's subject; the JWT authorizer has already checked the token. */

@@ -530,12 +530,19 @@ fix the provider credentials, no redrive is needed.`),
           momoMetric(METRICS.accountsEnqueued, {}, { period: ONE_HOUR, label: 'accounts queued' }),
           momoMetric(METRICS.enqueueFailures, {}, { period: ONE_HOUR, label: 'not queued' }),
         ]),
+        graph('App API per hour', [
+          momoMetric(METRICS.manualSyncQueued, {}, { period: ONE_HOUR, label: 'syncs queued' }),
+          momoMetric(METRICS.manualSyncRateLimited, {}, { period: ONE_HOUR, label: 'sync 429' }),
+          momoMetric(METRICS.relinkRecorded, {}, { period: ONE_HOUR, label: 're-links' }),
+          momoMetric(METRICS.apiServerErrors, {}, { period: ONE_HOUR, label: '500s' }),
+        ]),
         note(
           `
 **Accounts queued** per daily run should track the number of due accounts. A missing run:
 check the schedule DLQ alarm and the saved query "fan-out runs"; start one by hand with
-\`npm run ops -- fan-out\`.`,
-          15,
+\`npm run ops -- fan-out\`. **App API**: the handler answers its own failures with a 500, so
+they show here, not as function errors; read them in the api log group (\`request failed\`).`,
+          6,
         ),
       ],
     ];

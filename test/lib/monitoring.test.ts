@@ -97,6 +97,7 @@ describe('Monitoring dashboard', () => {
     'Re-link pushes sent',
     'Provider circuit (1 = open)',
     'Fan-out',
+    'App API per hour',
   ])('has the graph "%s" with a runbook note in its row', (title) => {
     const graph = widgetTitled(widgets, title);
 
@@ -159,6 +160,18 @@ describe('Monitoring dashboard', () => {
       'transient',
       'permanent',
     ]);
+  });
+
+  it('graphs the API’s own counts under the api service, its 500s among them', () => {
+    const rows = metricRows(widgetTitled(widgets, 'App API per hour'));
+
+    expect(rows.map((row) => row[1])).toEqual([
+      METRICS.manualSyncQueued,
+      METRICS.manualSyncRateLimited,
+      METRICS.relinkRecorded,
+      METRICS.apiServerErrors,
+    ]);
+    expect(rows.every((row) => row[row.indexOf('service') + 1] === 'api')).toBe(true);
   });
 
   it('lists every alarm in an alarm status widget', () => {
