@@ -84,7 +84,13 @@ export class MomoSyncStack extends Stack {
       queues: pairs.slice(1).map((pair) => ({ name: pair.def.name, queue: pair.queue })),
       deadLetterQueues: [
         ...pairs.map((pair) => ({ name: pair.def.name, queue: pair.dlq })),
-        { name: 'schedule', queue: pipeline.scheduleDlq },
+        {
+          name: 'schedule',
+          queue: pipeline.scheduleDlq,
+          recovery:
+            'It holds a scheduler event the fan-out did not take: read its scheduledTime, run ' +
+            'npm run ops -- fan-out --time <scheduledTime>, then purge the message',
+        },
       ],
       consumer: pipeline.syncAccount,
       otherFunctions: [

@@ -41,6 +41,8 @@ import {
 export interface MonitoredQueue {
   readonly name: string;
   readonly queue: IQueue;
+  /** For a DLQ with no queue to redrive to: what its alarm tells the operator to do instead. */
+  readonly recovery?: string;
 }
 
 /** Props of {@link Monitoring}. */
@@ -286,9 +288,11 @@ export class Monitoring extends Construct {
     for (const dlq of props.deadLetterQueues) {
       alarm(`dlq-${dlq.name}`, {
         alarmDescription:
-          `A message reached the ${dlq.name} DLQ. Read its reason with the saved query ` +
-          `"${QUERY_NAMES.deadLettered}", fix the cause, then: npm run ops -- redrive --queue ` +
-          `${dlq.name} --dry-run (see docs/operations.md).`,
+          `A message reached the ${dlq.name} DLQ. ` +
+          (dlq.recovery ??
+            `Read its reason with the saved query "${QUERY_NAMES.deadLettered}", fix the ` +
+              `cause, then: npm run ops -- redrive --queue ${dlq.name} --dry-run`) +
+          ' (see docs/operations.md).',
         metric: dlq.queue.metricApproximateNumberOfMessagesVisible({
           statistic: Stats.MAXIMUM,
           period: FIVE_MINUTES,

@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { syncLogLine } from '../../lambdas/shared/metrics';
 import { ACCOUNT_ID_PLACEHOLDER, QUERY_NAMES } from '../../lib/constructs/monitoring';
 import { FAILED_OUTCOMES, METRICS, METRICS_NAMESPACE, SYNC_OUTCOMES } from '../../lib/metrics';
+import { QUEUES } from '../../lib/resources';
 import { buildStack } from './stack';
 
 type Json = Record<string, unknown>;
@@ -216,6 +217,22 @@ describe('Monitoring alarms', () => {
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
     });
+  });
+
+  it.each(QUEUES.map((queue) => queue.name))(
+    'tells the operator to redrive the %s DLQ with a queue name the CLI takes',
+    (name) => {
+      expect(alarms[`dlq-${name}`]?.Properties.AlarmDescription).toContain(
+        `npm run ops -- redrive --queue ${name} --dry-run`,
+      );
+    },
+  );
+
+  it('tells the operator to rerun the fan-out for the schedule DLQ, which has nothing to redrive', () => {
+    const description = alarms['dlq-schedule']?.Properties.AlarmDescription as string;
+
+    expect(description).toContain('npm run ops -- fan-out --time <scheduledTime>');
+    expect(description).not.toContain('redrive');
   });
 
   it('alarms when the oldest sync message is older than the configured bound', () => {
