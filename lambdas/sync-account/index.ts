@@ -184,6 +184,19 @@ function providerClientOnce(): Promise<WalletProvider> {
   return providerClient;
 }
 
+/**
+ * Secrets Manager's answers that mean our setup is wrong (no such secret, no permission, no key)
+ * and stay wrong until someone fixes it: they open the circuit like refused credentials. Any
+ * other failure (a throttle, a reset) fails this record alone, to be retried by its queue.
+ */
+const SECRET_SETUP_ERRORS = new Set([
+  'AccessDeniedException',
+  'ResourceNotFoundException',
+  'DecryptionFailure',
+  'InvalidRequestException',
+  'InvalidParameterException',
+]);
+
 async function buildProviderClient(): Promise<WalletProvider> {
   let secret: string | undefined;
   try {
@@ -191,7 +204,9 @@ async function buildProviderClient(): Promise<WalletProvider> {
       new GetSecretValueCommand({ SecretId: provider.secretId }),
     ));
   } catch (error) {
-    throw new CredentialsUnavailableError((error as Error).name ?? 'read_failed');
+    const name = (error as Error).name;
+    if (!SECRET_SETUP_ERRORS.has(name)) throw error;
+    throw new CredentialsUnavailableError(name);
   }
   let json: unknown;
   try {
@@ -241,24 +256,55 @@ function platformFailureResult(error: PlatformAuthError | CredentialsUnavailable
   };
 }
 
+/** SQS delays a message it is sent with by at most fifteen minutes. */
+const MAX_DELAY_SECONDS = 15 * 60;
+
 /** Hands a record back without calling the provider, to reappear when the circuit may close. */
-async function holdForCircuit(source: SourceQueue, record: SQSRecord, until: Date): Promise<never> {
-  const delaySeconds = Math.min(
-    MAX_VISIBILITY_SECONDS,
-    Math.max(0, Math.ceil((until.getTime() - Date.now()) / 1000)),
-  );
+async function holdForCircuit(source: SourceQueue, record: SQSRecord, until: Date): Promise<void> {
+  const waitSeconds = Math.max(0, Math.ceil((until.getTime() - Date.now()) / 1000));
+  if (await requeueBeforeRedrive(source, record, waitSeconds)) return;
   try {
     await sqs.send(
       new ChangeMessageVisibilityCommand({
         QueueUrl: source.url,
         ReceiptHandle: record.receiptHandle,
-        VisibilityTimeout: delaySeconds,
+        VisibilityTimeout: Math.min(MAX_VISIBILITY_SECONDS, waitSeconds),
       }),
     );
   } catch (error) {
     logger.warn('visibility not changed', { error });
   }
   throw new BatchStoppedError();
+}
+
+/**
+ * A record held by the circuit on its last receive would go to the DLQ with no reason on the
+ * next one, though nothing failed: an outage of an hour or two would move the whole backlog
+ * there. Such a record goes back as a new message, delayed and with a fresh receive count, and
+ * this one counts as done (Lambda deletes it). A copy sent twice (a crash in between) costs one
+ * lease race more. True when the copy is on the queue.
+ */
+async function requeueBeforeRedrive(
+  source: SourceQueue,
+  record: SQSRecord,
+  waitSeconds: number,
+): Promise<boolean> {
+  const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
+  if (receives < source.def.maxReceiveCount) return false;
+  try {
+    await sqs.send(
+      new SendMessageCommand({
+        QueueUrl: source.url,
+        MessageBody: record.body,
+        DelaySeconds: Math.min(MAX_DELAY_SECONDS, waitSeconds),
+      }),
+    );
+  } catch (error) {
+    logger.warn('held message not requeued', { error });
+    return false;
+  }
+  logger.info('held message requeued', { receives });
+  return true;
 }
 
 const messageSchema = z.object({
@@ -418,7 +464,7 @@ function recordHandlerFor(context: Context, gate: BatchGate) {
           });
           await onPlatformAuthFailure(error, gate);
           const admission = gate.next();
-          if (!admission.proceed) await holdForCircuit(source, record, admission.retryAt);
+          if (!admission.proceed) return await holdForCircuit(source, record, admission.retryAt);
         }
         throw error;
       }

@@ -80,6 +80,9 @@ const failedIds = (response: SQSBatchResponse) =>
 
 const credentials = { apiUser: 'user', apiKey: 'key', subscriptionKey: 'sub' };
 
+/** An error as the SDK throws it: its name is the service's error code. */
+const awsError = (name: string) => Object.assign(new Error(name), { name });
+
 beforeEach(async () => {
   sqsMock.reset();
   secretsMock.reset();
@@ -263,7 +266,10 @@ describe('sync-account handler', () => {
   });
 
   it.each([
-    ['cannot be read', () => secretsMock.on(GetSecretValueCommand).rejects(new Error('denied'))],
+    [
+      'cannot be read',
+      () => secretsMock.on(GetSecretValueCommand).rejects(awsError('AccessDeniedException')),
+    ],
     [
       'lacks a field',
       () =>
@@ -281,12 +287,47 @@ describe('sync-account handler', () => {
     expect(secretsMock).toHaveReceivedCommandTimes(GetSecretValueCommand, 1);
   });
 
+  it('fails only the records of a secret read that was throttled, and opens no circuit', async () => {
+    secretsMock
+      .on(GetSecretValueCommand)
+      .rejectsOnce(awsError('ThrottlingException'))
+      .resolves({ SecretString: JSON.stringify(credentials) });
+    syncMock.mockResolvedValue(result('synced'));
+
+    const response = await run(record(1), record(2));
+
+    expect(failedIds(response)).toEqual(['msg-1']);
+    expect(syncMock).toHaveBeenCalledTimes(1);
+    expect(docMock).not.toHaveReceivedCommandWith(PutCommand, { TableName: 'control' });
+  });
+
+  it('puts a record the circuit holds on its last receive back as a new delayed message', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-03-01T02:00:00Z'));
+    syncMock.mockRejectedValueOnce(
+      new PlatformAuthError({ code: 'INVALID_CREDENTIALS', status: 401 }),
+    );
+    const last = record(2, { receiveCount: 5 });
+
+    const response = await run(record(1), last);
+
+    // The first waits out the circuit as a failed item; the second would reach the DLQ on its
+    // next receive, with no reason, though nothing failed.
+    expect(failedIds(response)).toEqual(['msg-1']);
+    expect(sqsMock).toHaveReceivedCommandWith(SendMessageCommand, {
+      QueueUrl: SYNC.url,
+      MessageBody: last.body,
+      DelaySeconds: 300,
+    });
+    expect(sqsMock).toHaveReceivedCommandTimes(SendMessageCommand, 1);
+  });
+
   it('reads the secret again once the circuit its failed read opened lets records through', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date('2026-03-01T02:00:00Z'));
     secretsMock
       .on(GetSecretValueCommand)
-      .rejectsOnce(new Error('throttled'))
+      .rejectsOnce(awsError('ResourceNotFoundException'))
       .resolves({
         SecretString: JSON.stringify(credentials),
       });
