@@ -54,8 +54,13 @@ export interface Account {
   leaseOwner?: string;
   leaseExpiresAt?: string;
   reauth?: ReauthEpisode;
-  /** Per-account sync interval chosen by the user or an operator; absent means the default. */
+  /** The owner's sync interval (`PATCH /accounts/{id}/settings`); absent means the default. */
   syncIntervalMinutes?: number;
+  /**
+   * An operator's override of this account's interval (`npm run ops -- frequency --account`),
+   * kept apart from the owner's setting so that neither ever overwrites the other.
+   */
+  operatorIntervalMinutes?: number;
   /** Whether the owner wants re-link pushes (default true). */
   relinkPushes?: boolean;
   /** When the owner last had a sync queued through the API; the manual-sync rate limit reads it. */

@@ -95,7 +95,7 @@ export interface FrequencyConfig {
   maxIntervalMinutes: number;
   /** Whether quiet accounts sync less often and busy ones more often. */
   adaptive: boolean;
-  /** A fleet-wide override set by operators; an account's own override wins over it. */
+  /** A fleet-wide override set by operators; an operator's override of one account wins over it. */
   fleetIntervalMinutes?: number;
 }
 
@@ -108,29 +108,52 @@ export function nextActivityScore(previous: number | undefined, changes: number)
   return Math.round(score * 1000) / 1000;
 }
 
+/** Which rule decided an account's interval, most specific first. */
+export type IntervalSource =
+  | 'operator override'
+  | 'fleet override'
+  | 'owner setting'
+  | 'adaptive'
+  | 'default';
+
 /**
- * The interval until the next sync. An explicit override (the account's, else the fleet's)
- * wins; otherwise, when adaptive, an account that averaged under 0.1 changes per sync waits
- * twice the default, under 0.5 one and a half times, one with 10 or more changes per sync half of
- * it; always clamped to the bounds.
+ * The interval until the next sync and the rule that gave it. Operators steer first (their
+ * override of the account, else of the fleet), then the owner's own setting; otherwise, when
+ * adaptive, an account that averaged under 0.1 changes per sync waits twice the default, under
+ * 0.5 one and a half times, one with 10 or more changes per sync half of it. Always clamped to
+ * the bounds.
  */
-export function syncIntervalMinutes(
-  account: Pick<Account, 'syncIntervalMinutes' | 'activityScore'>,
+export function intervalRule(
+  account: Pick<Account, 'syncIntervalMinutes' | 'operatorIntervalMinutes' | 'activityScore'>,
   config: FrequencyConfig,
-): number {
+): { minutes: number; source: IntervalSource } {
   const clamp = (minutes: number) =>
     Math.min(config.maxIntervalMinutes, Math.max(config.minIntervalMinutes, minutes));
-  const override = account.syncIntervalMinutes ?? config.fleetIntervalMinutes;
-  if (override !== undefined) return clamp(override);
+  const explicit: [number | undefined, IntervalSource][] = [
+    [account.operatorIntervalMinutes, 'operator override'],
+    [config.fleetIntervalMinutes, 'fleet override'],
+    [account.syncIntervalMinutes, 'owner setting'],
+  ];
+  for (const [minutes, source] of explicit) {
+    if (minutes !== undefined) return { minutes: clamp(minutes), source };
+  }
   if (!config.adaptive || account.activityScore === undefined) {
-    return clamp(config.defaultIntervalMinutes);
+    return { minutes: clamp(config.defaultIntervalMinutes), source: 'default' };
   }
   const score = account.activityScore;
   let factor = 1;
   if (score < 0.1) factor = 2;
   else if (score < 0.5) factor = 1.5;
   else if (score >= 10) factor = 0.5;
-  return clamp(Math.round(config.defaultIntervalMinutes * factor));
+  return { minutes: clamp(Math.round(config.defaultIntervalMinutes * factor)), source: 'adaptive' };
+}
+
+/** The interval until the next sync: {@link intervalRule} without its reason. */
+export function syncIntervalMinutes(
+  account: Pick<Account, 'syncIntervalMinutes' | 'operatorIntervalMinutes' | 'activityScore'>,
+  config: FrequencyConfig,
+): number {
+  return intervalRule(account, config).minutes;
 }
 
 /** When the account is next due, counted from the start of the sync that just finished. */

@@ -306,10 +306,7 @@ class SyncPass {
       this.account.activityScore,
       this.counts.added + this.counts.updated,
     );
-    const interval = syncIntervalMinutes(
-      { syncIntervalMinutes: this.account.syncIntervalMinutes, activityScore },
-      this.config,
-    );
+    const interval = syncIntervalMinutes({ ...this.account, activityScore }, this.config);
     const reauth = this.account.reauth;
     const patch: AccountPatch = {
       syncStatus: 'active',

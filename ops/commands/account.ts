@@ -7,7 +7,7 @@ import { DynamoAccountStore } from '../../adapters/dynamodb/accounts';
 import { DynamoFleetSettingsStore } from '../../adapters/dynamodb/fleet-settings';
 import { DynamoSyncRunStore } from '../../adapters/dynamodb/sync-runs';
 import type { Account, SyncRun } from '../../core/model';
-import { syncIntervalMinutes } from '../../core/rules';
+import { type IntervalSource, intervalRule } from '../../core/rules';
 import { DEFAULT_SYNC_CONFIG } from '../../core/sync-engine';
 import type { MomoSyncConfig } from '../../lib/config';
 import {
@@ -38,23 +38,14 @@ export function effectiveInterval(
   account: Account,
   fleetIntervalMinutes: number | undefined,
   sync: MomoSyncConfig['sync'],
-): { minutes: number; source: 'account override' | 'fleet override' | 'adaptive' | 'default' } {
-  const minutes = syncIntervalMinutes(account, {
+): { minutes: number; source: IntervalSource } {
+  return intervalRule(account, {
     defaultIntervalMinutes: sync.defaultIntervalMinutes,
     minIntervalMinutes: sync.minIntervalMinutes,
     maxIntervalMinutes: sync.maxIntervalMinutes,
     adaptive: DEFAULT_SYNC_CONFIG.adaptive,
     fleetIntervalMinutes,
   });
-  const source =
-    account.syncIntervalMinutes !== undefined
-      ? 'account override'
-      : fleetIntervalMinutes !== undefined
-        ? 'fleet override'
-        : DEFAULT_SYNC_CONFIG.adaptive && account.activityScore !== undefined
-          ? 'adaptive'
-          : 'default';
-  return { minutes, source };
 }
 
 /** The account's operational fields, without its name. */
@@ -74,6 +65,7 @@ function stateOf(account: Account) {
     leaseExpiresAt: account.leaseExpiresAt,
     reauth: account.reauth,
     syncIntervalMinutes: account.syncIntervalMinutes,
+    operatorIntervalMinutes: account.operatorIntervalMinutes,
     activityScore: account.activityScore,
     balanceMinor: account.balanceMinor,
     currency: account.currency,

@@ -1,7 +1,8 @@
 /**
- * `frequency`: sets or clears the sync interval of one account, or of the whole fleet. The
- * account's own override wins over the fleet's, which wins over the adaptive rule (see
- * core/rules.ts `syncIntervalMinutes`); every value stays within the configured bounds.
+ * `frequency`: sets or clears the operators' sync interval of one account, or of the whole fleet.
+ * An account's override wins over the fleet's, which wins over the owner's own setting and the
+ * adaptive rule (core/rules.ts `intervalRule`); every value stays within the configured bounds.
+ * The owner's setting is a field of its own: clearing an override leaves it as it was.
  */
 import { DynamoAccountStore } from '../../adapters/dynamodb/accounts';
 import { DynamoFleetSettingsStore } from '../../adapters/dynamodb/fleet-settings';
@@ -20,14 +21,16 @@ import type { Command } from '../command';
 export const FREQUENCY_HELP = `Usage: npm run ops -- frequency --account ID (--minutes N | --clear) [--local]
        npm run ops -- frequency --fleet (--minutes N | --clear) [--local]
 
-Sets or clears a sync-interval override. An account's own override wins over the fleet's; with
-neither, the adaptive rule decides (quiet accounts sync less often, busy ones more often).
+Sets or clears an operators' sync-interval override. An account's override wins over the
+fleet's, and either wins over the interval the owner chose in the app; with none of them, the
+adaptive rule decides (quiet accounts sync less often, busy ones more often). Clearing an
+override leaves the owner's choice as it was.
 Every interval stays within momoSync.sync.minIntervalMinutes and maxIntervalMinutes (cdk.json,
 or the --stage's settings). A change applies from each account's next sync; consumers pick up a
 fleet change within ${FLEET_SETTINGS_TTL_MS / 60_000} minutes.
 
   --account ID      the account to change
-  --fleet           every account without an override of its own
+  --fleet           every account without an operators' override of its own
   --minutes N       the interval in whole minutes, within the bounds
   --clear           remove the override
 
@@ -68,7 +71,7 @@ export const frequencyCommand: Command = {
       const change = minutes === undefined ? 'cleared' : `set to ${minutes} minutes`;
       if (account !== undefined) {
         const store = new DynamoAccountStore(opened.doc, opened.tables.accounts);
-        const result = await store.update(account, { syncIntervalMinutes: minutes ?? null });
+        const result = await store.update(account, { operatorIntervalMinutes: minutes ?? null });
         if (!result.updated) {
           out(`no account ${account} in ${opened.description}\n`);
           return { code: 1 };

@@ -5,6 +5,8 @@ import {
   type FrequencyConfig,
   fetchWindow,
   fingerprint,
+  type IntervalSource,
+  intervalRule,
   nextActivityScore,
   nextDueAt,
   syncIntervalMinutes,
@@ -114,30 +116,86 @@ describe('syncIntervalMinutes', () => {
     adaptive: true,
   };
 
-  it.each([
-    ['default for a new account', {}, config, 1440],
-    ['the account override', { syncIntervalMinutes: 360 }, config, 360],
-    ['the override clamped to the minimum', { syncIntervalMinutes: 5 }, config, 60],
-    ['the override clamped to the maximum', { syncIntervalMinutes: 99_999 }, config, 10080],
-    ['the fleet override', {}, { ...config, fleetIntervalMinutes: 720 }, 720],
+  const fleet = { ...config, fleetIntervalMinutes: 720 };
+
+  it.each<[string, Parameters<typeof intervalRule>[0], FrequencyConfig, number, IntervalSource]>([
+    ['the default for a new account', {}, config, 1440, 'default'],
+    ['the owner’s setting', { syncIntervalMinutes: 360 }, config, 360, 'owner setting'],
     [
-      'the account override over the fleet one',
-      { syncIntervalMinutes: 180 },
-      { ...config, fleetIntervalMinutes: 720 },
-      180,
+      'the owner’s setting clamped to the minimum',
+      { syncIntervalMinutes: 5 },
+      config,
+      60,
+      'owner setting',
     ],
-    ['twice the default for a quiet account', { activityScore: 0.05 }, config, 2880],
-    ['one and a half for a slow account', { activityScore: 0.3 }, config, 2160],
-    ['the default for an ordinary account', { activityScore: 3 }, config, 1440],
-    ['half the default for a busy account', { activityScore: 12 }, config, 720],
+    [
+      'the owner’s setting clamped to the maximum',
+      { syncIntervalMinutes: 99_999 },
+      config,
+      10080,
+      'owner setting',
+    ],
+    [
+      'the owner’s setting over the adaptive rule',
+      { syncIntervalMinutes: 360, activityScore: 0.01 },
+      config,
+      360,
+      'owner setting',
+    ],
+    ['the fleet override', {}, fleet, 720, 'fleet override'],
+    [
+      'the fleet override over the owner’s setting',
+      { syncIntervalMinutes: 180 },
+      fleet,
+      720,
+      'fleet override',
+    ],
+    [
+      'an operator’s override of the account',
+      { operatorIntervalMinutes: 240 },
+      config,
+      240,
+      'operator override',
+    ],
+    [
+      'an operator’s override over the fleet’s and the owner’s',
+      { operatorIntervalMinutes: 240, syncIntervalMinutes: 180 },
+      fleet,
+      240,
+      'operator override',
+    ],
+    [
+      'an operator’s override clamped to the minimum',
+      { operatorIntervalMinutes: 1 },
+      config,
+      60,
+      'operator override',
+    ],
+    ['twice the default for a quiet account', { activityScore: 0.05 }, config, 2880, 'adaptive'],
+    ['twice the default just under 0.1', { activityScore: 0.099 }, config, 2880, 'adaptive'],
+    ['one and a half from 0.1', { activityScore: 0.1 }, config, 2160, 'adaptive'],
+    ['one and a half for a slow account', { activityScore: 0.3 }, config, 2160, 'adaptive'],
+    ['the default from 0.5', { activityScore: 0.5 }, config, 1440, 'adaptive'],
+    ['the default for an ordinary account', { activityScore: 3 }, config, 1440, 'adaptive'],
+    ['half the default from 10', { activityScore: 10 }, config, 720, 'adaptive'],
+    ['half the default for a busy account', { activityScore: 12 }, config, 720, 'adaptive'],
+    [
+      'an adaptive interval clamped to the maximum',
+      { activityScore: 0.01 },
+      { ...config, maxIntervalMinutes: 2000 },
+      2000,
+      'adaptive',
+    ],
     [
       'the default when adaptive is off',
       { activityScore: 12 },
       { ...config, adaptive: false },
       1440,
+      'default',
     ],
-  ])('gives %s', (_name, account, frequency, expected) => {
-    expect(syncIntervalMinutes(account, frequency)).toBe(expected);
+  ])('gives %s', (_name, account, frequency, minutes, source) => {
+    expect(intervalRule(account, frequency)).toEqual({ minutes, source });
+    expect(syncIntervalMinutes(account, frequency)).toBe(minutes);
   });
 });
 

@@ -216,20 +216,23 @@ describe('ops redrive --local', () => {
 });
 
 describe('ops frequency --local', () => {
-  it('sets and clears an account’s interval', async () => {
+  it('sets and clears an account’s override, leaving the owner’s own setting alone', async () => {
     const store = new DynamoAccountStore(dynamo.doc, dynamo.tables.accounts);
-    const account = accountFactory();
+    const account = accountFactory({ syncIntervalMinutes: 360 });
     await store.create(account);
 
     const set = await ops('frequency', '--account', account.accountId, '--minutes', '720');
     const afterSet = await store.get(account.accountId, true);
+    const shown = await ops('account', '--id', account.accountId);
     const cleared = await ops('frequency', '--account', account.accountId, '--clear');
     const afterClear = await store.get(account.accountId, true);
 
     expect([set.code, cleared.code]).toEqual([0, 0]);
     expect(set.out).toContain('sync interval set to 720 minutes');
-    expect(afterSet?.syncIntervalMinutes).toBe(720);
-    expect(afterClear?.syncIntervalMinutes).toBeUndefined();
+    expect(afterSet).toMatchObject({ operatorIntervalMinutes: 720, syncIntervalMinutes: 360 });
+    expect(shown.out).toContain('interval          720 minutes (operator override)');
+    expect(afterClear?.operatorIntervalMinutes).toBeUndefined();
+    expect(afterClear?.syncIntervalMinutes).toBe(360);
   });
 
   it('fails with exit 1 for an account that does not exist, creating none', async () => {
@@ -302,7 +305,7 @@ describe('ops account --local', () => {
     expect(result.out).toContain('status            auth_required');
     expect(result.out).toContain('last error        account_auth:LINK_EXPIRED');
     expect(result.out).toContain('episode 2 opened 2026-03-01T06:00:00.000Z, open, push sent');
-    expect(result.out).toContain('interval          360 minutes (account override)');
+    expect(result.out).toContain('interval          360 minutes (owner setting)');
     const runLines = result.out.split('\n').filter((line) => /^ {2}2026-/.test(line));
     expect(runLines).toHaveLength(2);
     expect(runLines[0]).toContain('auth_required');
