@@ -286,9 +286,16 @@ class SyncPass {
       this.window.from,
       this.window.to,
     );
+    const missing = stored.filter(
+      (state) => state.removedAt === undefined && !this.seen.has(state.ref),
+    );
+    if (missing.length === 0) return;
+    const changedLater = await this.refsChangedSince(this.window.to);
+    // No time or no answer to look past the window: a later pass decides.
+    if (changedLater === undefined) return;
     const removedAt = this.deps.clock.now().toISOString();
-    for (const state of stored) {
-      if (state.removedAt !== undefined || this.seen.has(state.ref)) continue;
+    for (const state of missing) {
+      if (changedLater.has(state.ref)) continue;
       const marked = await this.deps.transactions.markRemoved(
         this.account.accountId,
         { ref: state.ref, createdAt: state.createdAt },
@@ -297,6 +304,39 @@ class SyncPass {
       );
       if (marked) this.counts.removed += 1;
     }
+  }
+
+  /**
+   * The references the provider changed at or after `since`, up to an overlap past our clock.
+   * A stored transaction missing from the window may have changed after the window closed (a
+   * PENDING that settled while we paged, or a provider clock ahead of ours): it left the window,
+   * not the wallet. Asked only when something is missing, so an up-to-date account never pays.
+   */
+  private async refsChangedSince(since: string): Promise<Set<string> | undefined> {
+    const to = new Date(this.deps.clock.now().getTime() + this.config.overlapMs).toISOString();
+    const refs = new Set<string>();
+    let pageToken: string | undefined;
+    try {
+      do {
+        const remaining = this.request.remainingTimeMs();
+        if (remaining < 2 * this.config.safetyMarginMs) return undefined;
+        const page = await this.deps.provider.fetchStatement(
+          { walletId: this.account.walletId, from: since, to, pageToken },
+          {
+            deadline: Date.now() + remaining - this.config.safetyMarginMs,
+            onRequest: () => {
+              this.counts.providerCalls += 1;
+            },
+          },
+        );
+        for (const tx of page.transactions) refs.add(tx.ref);
+        pageToken = page.nextPageToken;
+      } while (pageToken !== undefined);
+    } catch (error) {
+      if (isProviderError(error)) return undefined;
+      throw error;
+    }
+    return refs;
   }
 
   private async succeed(): Promise<SyncResult> {

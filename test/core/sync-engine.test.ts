@@ -241,6 +241,46 @@ describe('syncAccount', () => {
     expect(gone?.removedAt).toBe('2026-03-10T02:01:00.000Z');
   });
 
+  it('does not mark removed a transaction that changed after the window closed', async () => {
+    // Arrange: a PENDING stored by the first sync settles, stamped by a provider clock that runs
+    // two seconds ahead of ours, so the second sync's window ends before its new updatedAt.
+    w.provider.transactions = [
+      tx('p', '2026-03-10T01:30:00.000Z', { status: 'PENDING' }),
+      tx('gone', '2026-03-10T01:40:00.000Z'),
+    ];
+    await sync(w);
+    w.clock.advance(60_000);
+    w.provider.transactions = [
+      tx('p', '2026-03-10T02:01:02.000Z', {
+        status: 'SUCCESSFUL',
+        createdAt: '2026-03-10T01:30:00.000Z',
+      }),
+    ];
+
+    // Act
+    const result = await sync(w);
+
+    // Assert: only the transaction that really left the wallet is marked.
+    expect(result.counts.removed).toBe(1);
+    const stored = new Map(w.transactions.all('acc-1').map((t) => [t.ref, t]));
+    expect(stored.get('p')?.removedAt).toBeUndefined();
+    expect(stored.get('gone')?.removedAt).toBe('2026-03-10T02:01:00.000Z');
+    expect(w.provider.queries.at(-1)).toMatchObject({
+      from: '2026-03-10T02:01:00.000Z',
+      to: '2026-03-10T03:01:00.000Z',
+    });
+  });
+
+  it('asks the provider nothing past the window when nothing is missing from it', async () => {
+    w.provider.transactions = [tx('a', '2026-03-10T01:30:00.000Z')];
+    await sync(w);
+    w.clock.advance(60_000);
+
+    const result = await sync(w);
+
+    expect(result.counts).toMatchObject({ providerCalls: 1, removed: 0 });
+  });
+
   it('restores a removed transaction that the provider returns again', async () => {
     w.provider.transactions = [tx('a', '2026-03-09T05:00:00.000Z')];
     await sync(w);
