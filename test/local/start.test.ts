@@ -1,7 +1,12 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runNpmScript } from '../support/npm';
-import { freeBasePort } from './ports';
+import { canListen, freeBasePort } from './ports';
 
 const npmStart = (args: string[]) => runNpmScript('start', args);
 
@@ -43,6 +48,63 @@ describe('npm start', () => {
       /^ {2}to demo-ama {2}account demo-0004 {2}link_revoked {2}opens \S+:\/\/accounts\/demo-0004\/relink$/m,
     );
     expect(run.stdout).toMatch(/^ {4}fr {2}Reconnectez votre portefeuille MoMo$/m);
+  }, 120_000);
+
+  it('finds the accounts and transactions of an earlier run again with --data', async () => {
+    // Arrange
+    const dir = await mkdtemp(join(tmpdir(), 'momo-sync-data-'));
+    const args = ['--once', '--accounts', '3', '--port', '0', '--data', dir];
+
+    try {
+      // Act
+      const first = await npmStart(args);
+      const second = await npmStart(args);
+
+      // Assert: the second run finds the synced accounts (none due) and every transaction.
+      expect(first.code).toBe(0);
+      expect(first.stdout).toContain('accounts synced         3 of 3 due (3 in all)');
+      const stored = /stored exactly once, with its status: (\d+) expected, 0 missing/.exec(
+        first.stdout,
+      )?.[1];
+      expect(Number(stored)).toBeGreaterThan(0);
+      expect(second.code).toBe(0);
+      expect(second.stdout).toContain('accounts synced         0 of 0 due (3 in all)');
+      expect(second.stdout).toContain(`${stored} expected, 0 missing, 0 duplicated`);
+      expect(second.stdout).toContain('an earlier run in this --data directory synced them');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('serves after the summary until Ctrl-C, then frees its ports and exits 0', async () => {
+    // Arrange
+    const base = await freeBasePort(6);
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'local/start.ts', '--accounts', '2', '--port', String(base)],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } },
+    );
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (chunk: string) => {
+        stdout += chunk;
+        if (stdout.includes('Serving (Ctrl-C to stop)')) resolve();
+      });
+      child.once('exit', () => reject(new Error(`exited before serving: ${stdout}`)));
+    });
+    const health = await fetch(`http://127.0.0.1:${base}/accounts`);
+
+    // Act
+    child.kill('SIGINT');
+    const [exitCode] = await once(child, 'exit');
+
+    // Assert
+    expect(health.status).toBe(401);
+    expect(exitCode).toBe(0);
+    expect(stdout).toContain('stopping...');
+    const ports = Array.from({ length: 6 }, (_, offset) => base + offset);
+    expect(await Promise.all(ports.map(canListen))).toEqual(ports.map(() => true));
   }, 120_000);
 
   it('exits 2 with one line and no stack trace for a bad option', async () => {
