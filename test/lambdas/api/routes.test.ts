@@ -3,9 +3,14 @@
  * adapters. Every response is held to docs/openapi.yaml, and the last test proves that every
  * response the document lists for the handler was produced here.
  */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ApiAccountStore } from '../../../core/api/ports';
 import type { RouteKey } from '../../../core/api/routes';
-import type { Account } from '../../../core/model';
+import { AccountsApi } from '../../../core/api/service';
+import type { Account, SyncMessage } from '../../../core/model';
+import { createApiHandler } from '../../../lambdas/api/app';
 import { ACCOUNTS_TABLE, MANUAL_QUEUE } from '../../../lib/resources';
 import {
   type ApiRequestSpec,
@@ -228,6 +233,48 @@ describe('POST /accounts/{id}/sync', () => {
     expect(response.body).toMatchObject({ status: 'running', run_id: null, trigger: null });
     expect(await bed.takeQueued()).toEqual([]);
     expect((await bed.accounts.get(account.accountId, true))?.lastManualSyncAt).toBeUndefined();
+  });
+
+  it('answers 409 conflict when the account keeps changing under the request', async () => {
+    const account = await seed();
+    const queued: SyncMessage[] = [];
+    // Every conditional update loses to a writer that got there first.
+    const racing: ApiAccountStore = {
+      get: (id, consistent) => bed.accounts.get(id, consistent),
+      listByOwner: (owner) => bed.accounts.listByOwner(owner),
+      update: async (id) => ({ updated: false, account: await bed.accounts.get(id, true) }),
+    };
+    const api = new AccountsApi(
+      {
+        accounts: racing,
+        transactions: bed.transactions,
+        syncRuns: bed.syncRuns,
+        manualQueue: {
+          enqueue: async (messages) => {
+            queued.push(...messages);
+            return { failed: [], requests: 1 };
+          },
+        },
+        clock: bed.clock,
+        newRunId: () => 'run-never',
+      },
+      bed.settings,
+    );
+    const handler = createApiHandler({
+      api,
+      settings: bed.settings,
+      logger: new Logger({ logLevel: 'SILENT' }),
+      metrics: new Metrics({ namespace: 'MomoSyncTest' }),
+    });
+
+    const response = await call(
+      { route: 'POST /accounts/{id}/sync', id: account.accountId },
+      handler,
+    );
+
+    expect(response.statusCode).toBe(409);
+    expect(response.body.error.code).toBe('conflict');
+    expect(queued).toEqual([]);
   });
 
   it('answers 500 without details and lifts the rate limit when the queue refuses', async () => {
@@ -616,6 +663,11 @@ const ACCOUNT_ROUTES: { route: RouteKey; body?: unknown }[] = [
 ];
 
 const BODY_ROUTES = ACCOUNT_ROUTES.filter(({ route }) => route.startsWith('P'));
+const READ_ROUTES: RouteKey[] = [
+  'GET /accounts',
+  'GET /accounts/{id}/sync-runs',
+  'GET /accounts/{id}/transactions',
+];
 
 describe('ownership', () => {
   it.each(ACCOUNT_ROUTES)(
@@ -678,6 +730,21 @@ describe('hostile input', () => {
 
       expect(response.statusCode).toBe(413);
       expect(response.body.error.code).toBe('payload_too_large');
+    },
+  );
+
+  it.each(READ_ROUTES)(
+    '%s ignores a body, however large, as the document has no 413',
+    async (route) => {
+      const account = await seed();
+
+      const response = await call({
+        route,
+        id: account.accountId,
+        body: { pad: 'x'.repeat(5000) },
+      });
+
+      expect(response.statusCode).toBe(200);
     },
   );
 
