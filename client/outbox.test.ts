@@ -146,13 +146,17 @@ describe('SyncOutbox', () => {
     expect((await outbox.pending()).map((item) => item.accountId)).toEqual(['acc-later']);
   });
 
-  it('keeps an entry while the API fails on its side', async () => {
+  it.each([
+    ['fails on its side', new ApiError(500, 'internal_error', 'boom')],
+    ['is throttled by the gateway', new ApiError(429, 'gateway', 'Too Many Requests')],
+    ['saw the account change under the request', new ApiError(409, 'conflict', 'try again')],
+  ])('keeps an entry while the API %s', async (_why, refusal) => {
     const { state, client } = fakeApi();
     state.online = false;
     const outbox = new SyncOutbox({ client, storage: new MemoryStorage(), now });
     await outbox.requestSync('acc-1');
     state.online = true;
-    state.refuse.set('acc-1', new ApiError(500, 'internal_error', 'boom'));
+    state.refuse.set('acc-1', refusal);
 
     const report = await outbox.flush();
 

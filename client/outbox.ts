@@ -206,8 +206,14 @@ export class SyncOutbox {
 
 /**
  * Refusals that sending again cannot change: the account needs a re-link or is gone, or a sync
- * was queued moments ago (by another device, or before the connection dropped).
+ * was queued moments ago (by another device, or before the connection dropped). A `conflict`
+ * (the account kept changing under the request) asks to be sent again.
  */
 function isFinal(error: ApiError): boolean {
-  return error.status >= 400 && error.status < 500 && error.code !== 'gateway';
+  return (
+    error.status >= 400 &&
+    error.status < 500 &&
+    error.code !== 'gateway' &&
+    error.code !== 'conflict'
+  );
 }
