@@ -12,7 +12,7 @@
 import { DynamoCircuitStore } from '../adapters/dynamodb/circuit';
 import { SqsSyncQueue } from '../adapters/sqs/sync-queue';
 import type { Account, SyncRun } from '../core/model';
-import { QUEUES } from '../lib/resources';
+import { FANOUT_QUEUE, QUEUES } from '../lib/resources';
 import { DEMO_USERS, type DemoAccount, seedDemo } from '../local/demo';
 import { isEmpty, queueDepth } from '../local/engines/sqs';
 import { LOCAL_PROFILE } from '../local/env';
@@ -81,6 +81,29 @@ export interface SoakOptions {
 
 /** How long one drain may take before the soak is declared stuck. */
 const DRAIN_TIMEOUT_MS = 20 * 60_000;
+
+/**
+ * How long a round keeps our credentials refused once the circuit has opened: two of the local
+ * profile's first open periods, so held messages come back, meet the circuit and are held again.
+ */
+const OUTAGE_HOLD_MS = 2 * LOCAL_PROFILE.circuit.openSeconds * 1000;
+
+/**
+ * Waits until the provider circuit has opened and the fan-out has queued what it will, then
+ * keeps the outage on for {@link OUTAGE_HOLD_MS}; the healing afterwards drains the held fleet.
+ */
+async function holdWhileCircuitOpen(stack: LocalStack, circuit: DynamoCircuitStore) {
+  const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+  const fanOut = stack.queues[FANOUT_QUEUE.name];
+  for (;;) {
+    const opened = (await circuit.read()).version > 0;
+    const fanOutDone = !fanOut || isEmpty(await queueDepth(stack.sqs, fanOut.url));
+    if (opened && fanOutDone) break;
+    if (Date.now() > deadline) throw new Error('the provider circuit did not open in time');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  await new Promise((resolve) => setTimeout(resolve, OUTAGE_HOLD_MS));
+}
 
 /** Runs a scenario from start to verdict; one call per process (one local stack). */
 export async function runSoak(scenario: Scenario, options: SoakOptions = {}): Promise<SoakResult> {
@@ -162,12 +185,16 @@ export async function runSoak(scenario: Scenario, options: SoakOptions = {}): Pr
         );
         manualSyncs += manual.length;
       }
-      await stack.drain({ timeoutMs: DRAIN_TIMEOUT_MS });
+      // While our credentials are refused the consumers hold every message for the circuit (a
+      // held one never reaches a DLQ), so such a round ends once the fleet is held, not drained.
+      if (faults.platformAuthFailure) await holdWhileCircuitOpen(stack, circuit);
+      else await stack.drain({ timeoutMs: DRAIN_TIMEOUT_MS });
       circuitOpened ||= (await circuit.read()).version > 0;
       say(
         `round ${round}/${scenario.rounds}: ${broken} links broken, ${changed.created} new, ` +
           `${changed.statusChanged} settled, ${changed.lateArrivals} late, ` +
-          `${changed.removed} removed, ${manual.length} manual syncs; drained in ` +
+          `${changed.removed} removed, ${manual.length} manual syncs; ` +
+          `${faults.platformAuthFailure ? 'held by the circuit' : 'drained'} in ` +
           `${((performance.now() - roundBegan) / 1000).toFixed(1)} s`,
       );
     }

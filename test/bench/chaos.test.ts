@@ -2,7 +2,8 @@
  * The CI run of the chaos soak: `npm run chaos` on bench/scenarios/smoke.json as a child process
  * (one local stack per process), its verdict read from the JSON line it ends with. Every fault
  * kind but platform credentials is on in that scenario, consumers are killed mid-page, links
- * break; whatever happened, the invariants of ARCHITECTURE.md must hold.
+ * break; whatever happened, the invariants of ARCHITECTURE.md must hold. The platform-outage
+ * scenario runs too: our credentials refused for a round, the fleet held by the circuit.
  */
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -74,6 +75,39 @@ describe('npm run chaos with the smoke scenario', () => {
   it('writes no credential, token, phone number or payload to a handler log line', () => {
     expect(figures.log_lines).toBeGreaterThan(0);
     expect(figures.leaky_log_lines).toBe(0);
+  });
+});
+
+describe('npm run chaos with our provider credentials refused', () => {
+  let run: NpmRun;
+  let figures: SoakJson;
+
+  beforeAll(async () => {
+    run = await npmChaos(['--scenario', 'bench/scenarios/platform-outage.json', '--json']);
+    figures = JSON.parse(lastLine(run.stdout)) as SoakJson;
+  }, 180_000);
+
+  it('opens the circuit, marks no account and pushes nobody', () => {
+    expect(run.code).toBe(0);
+    expect(figures).toMatchObject({
+      ok: true,
+      circuit_opened: true,
+      auth_required_accounts: 0,
+      notifications_sent: 0,
+    });
+  });
+
+  it('holds the fleet without dead letters and syncs all of it once the credentials work', () => {
+    expect(figures.transactions_expected).toBeGreaterThan(0);
+    expect(figures).toMatchObject({
+      transactions_stored: figures.transactions_expected,
+      lost: 0,
+      duplicated: 0,
+      unsynced_accounts: 0,
+      dlq_messages_redriven: 0,
+      messages_left: 0,
+      leases_left: 0,
+    });
   });
 });
 
