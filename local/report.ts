@@ -9,6 +9,7 @@ import type { Account, StoredTransaction, SyncRun } from '../core/model';
 import { QUEUES } from '../lib/resources';
 import type { DemoAccount } from './demo';
 import { isEmpty, type LocalQueue, queueDepth } from './engines/sqs';
+import { DEFAULT_API_PORT } from './jwt-issuer';
 import type { MomoSimulator } from './momo-sim';
 import type { DeliveredPush, RunningOneSignalStub } from './onesignal-stub';
 import type { LocalTables } from './stack';
@@ -422,8 +423,14 @@ export function renderReport(
   return `${lines.join('\n')}\n`;
 }
 
+/** The command that prints a token for `user` from the API on `apiUrl` (its port, if not 4000). */
+export function tokenCommand(user: string, apiUrl?: string): string {
+  const port = apiUrl ? Number(new URL(apiUrl).port) : DEFAULT_API_PORT;
+  return `npm run local:token -- --user ${user}${port === DEFAULT_API_PORT ? '' : ` --port ${port}`}`;
+}
+
 /** The demo users and their accounts: who to mint a local API token for, and which ids to try. */
-export function renderDemoUsers(demo: readonly DemoAccount[]): string {
+export function renderDemoUsers(demo: readonly DemoAccount[], apiUrl?: string): string {
   const owners = [...new Set(demo.map((account) => account.ownerId))];
   const width = Math.max(...owners.map((owner) => owner.length));
   const lines = owners.map((owner) => {
@@ -432,7 +439,7 @@ export function renderDemoUsers(demo: readonly DemoAccount[]): string {
       .map((a) => (a.link === 'active' ? a.accountId : `${a.accountId} (link ${a.link})`));
     return `  ${owner.padEnd(width)}  ${accounts.join(', ')}`;
   });
-  return `Demo users (npm run local:token -- --user ID)\n${lines.join('\n')}\n`;
+  return `Demo users (${tokenCommand('ID', apiUrl)})\n${lines.join('\n')}\n`;
 }
 
 /** What the OneSignal stub received and delivered: to whom, for which account, in which words. */

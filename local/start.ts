@@ -21,6 +21,7 @@ import {
   renderReport,
   scanAll,
   summarize,
+  tokenCommand,
 } from './report';
 import { loadScenario, type Scenario, ScenarioError } from './scenario';
 import { type LocalStack, MAX_BASE_PORT, PortInUseError, startLocalStack } from './stack';
@@ -258,7 +259,7 @@ export async function main(argv: string[]): Promise<number> {
     const invariants = await checkInvariants(sources, scope);
     out(`\n${renderReport(summary, invariants, wallSeconds)}`);
     out(`\n${renderPushes(stack.oneSignal.pushes())}`);
-    out(`\n${renderDemoUsers(demo)}`);
+    out(`\n${renderDemoUsers(demo, stack.api?.url)}`);
     if (dueAccountIds.length === 0 && summary.accounts > 0) {
       out('\nnote: no account was due; an earlier run in this --data directory synced them\n');
     }
@@ -316,7 +317,7 @@ function servingBanner(stack: LocalStack, operators: ExposedStack): string {
   const lines = [
     'Serving (Ctrl-C to stop):',
     ...(stack.api
-      ? [`  app API      ${stack.api.url}  (token: npm run local:token -- --user ${DEMO_USERS[0]})`]
+      ? [`  app API      ${stack.api.url}  (token: ${tokenCommand(DEMO_USERS[0], stack.api.url)})`]
       : ['  app API      not available (lambdas/api is missing)']),
     `  DynamoDB     ${stack.endpoints.dynamodb}`,
     `  SQS          ${stack.endpoints.sqs}`,

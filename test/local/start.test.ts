@@ -103,6 +103,9 @@ describe('npm start', () => {
     expect(health.status).toBe(401);
     expect(exitCode).toBe(0);
     expect(stdout).toContain('stopping...');
+    // The token command works as printed: this stack is not on the default port.
+    expect(stdout).toContain(`(token: npm run local:token -- --user demo-ama --port ${base})`);
+    expect(stdout).toContain(`Demo users (npm run local:token -- --user ID --port ${base})`);
     const ports = Array.from({ length: 6 }, (_, offset) => base + offset);
     expect(await Promise.all(ports.map(canListen))).toEqual(ports.map(() => true));
   }, 120_000);
