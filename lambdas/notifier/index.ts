@@ -121,7 +121,12 @@ export class RetryLaterError extends Error {
   }
 }
 
-async function deadLetter(record: SQSRecord, reason: string, detail?: string): Promise<void> {
+async function deadLetter(
+  log: Logger,
+  record: SQSRecord,
+  reason: string,
+  detail?: string,
+): Promise<void> {
   await sqs.send(
     new SendMessageCommand({
       QueueUrl: settings.dlqUrl,
@@ -133,15 +138,15 @@ async function deadLetter(record: SQSRecord, reason: string, detail?: string): P
       },
     }),
   );
-  logger.warn(LOG_MESSAGES.deadLettered, { reason, queue: NOTIFY_QUEUE.name });
+  log.warn(LOG_MESSAGES.deadLettered, { reason, queue: NOTIFY_QUEUE.name });
 }
 
 /** Hands the record back to reappear after `delaySeconds`; the record counts as failed. */
-async function retryLater(record: SQSRecord, reason: string, delaySeconds: number) {
+async function retryLater(log: Logger, record: SQSRecord, reason: string, delaySeconds: number) {
   const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
   if (receives >= NOTIFY_QUEUE.maxReceiveCount) {
     // The redrive policy would move it on the next receive without a word; move it with one.
-    await deadLetter(record, `retries_exhausted:${reason}`);
+    await deadLetter(log, record, `retries_exhausted:${reason}`);
     return;
   }
   const visibility = Math.min(MAX_VISIBILITY_SECONDS, Math.max(0, Math.ceil(delaySeconds)));
@@ -155,72 +160,71 @@ async function retryLater(record: SQSRecord, reason: string, delaySeconds: numbe
     );
   } catch (error) {
     // The queue's own visibility timeout then decides when it comes back; still a retry.
-    logger.warn('visibility not changed', { errorName: (error as Error).name });
+    log.warn('visibility not changed', { errorName: (error as Error).name });
   }
-  logger.info('push retried later', { reason, delaySeconds: visibility });
+  log.info('push retried later', { reason, delaySeconds: visibility });
   throw new RetryLaterError(reason);
 }
 
 /** Maps what the notifier did onto metrics and the queue. */
-async function settle(record: SQSRecord, delivery: RelinkDelivery): Promise<void> {
+async function settle(log: Logger, record: SQSRecord, delivery: RelinkDelivery): Promise<void> {
   switch (delivery.status) {
     case 'sent':
       metrics.addMetric(METRICS.pushesSent, MetricUnit.Count, 1);
-      logger.info('push sent', { recorded: delivery.recorded });
+      log.info('push sent', { recorded: delivery.recorded });
       return;
     case 'no_recipients':
       // Recorded on the account and not retried: the owner has no device to push to.
       metrics.addMetric(METRICS.pushesNoRecipients, MetricUnit.Count, 1);
-      logger.info('push had no recipients', { recorded: delivery.recorded });
+      log.info('push had no recipients', { recorded: delivery.recorded });
       return;
     case 'skipped':
-      logger.info('push not needed', { reason: delivery.reason });
+      log.info('push not needed', { reason: delivery.reason });
       return;
     case 'wait': {
       const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
       if (receives >= EPISODE_WAIT_RECEIVES) {
-        await deadLetter(record, 'episode_not_recorded');
+        await deadLetter(log, record, 'episode_not_recorded');
         return;
       }
-      return retryLater(record, 'episode_not_recorded_yet', EPISODE_WAIT_SECONDS);
+      return retryLater(log, record, 'episode_not_recorded_yet', EPISODE_WAIT_SECONDS);
     }
     case 'retry':
       metrics.addMetric(METRICS.pushFailures, MetricUnit.Count, 1);
-      return retryLater(record, delivery.reason, delivery.retryAfterMs / 1000);
+      return retryLater(log, record, delivery.reason, delivery.retryAfterMs / 1000);
     case 'permanent':
       metrics.addMetric(METRICS.pushFailures, MetricUnit.Count, 1);
-      await deadLetter(record, `push_rejected:${delivery.reason}`, delivery.detail);
+      await deadLetter(log, record, `push_rejected:${delivery.reason}`, delivery.detail);
       return;
   }
 }
 
 async function handleRecord(record: SQSRecord): Promise<void> {
-  logger.appendKeys({ messageId: record.messageId });
+  // Records of a batch run in parallel and appendKeys is shared by the whole invocation, so each
+  // record logs through a child of its own: its keys never land on another record's lines.
+  const log = logger.createChild();
+  log.appendKeys({ messageId: record.messageId });
+  let request: RelinkRequest;
   try {
-    let request: RelinkRequest;
-    try {
-      request = parseRelinkRequest(record.body);
-    } catch {
-      await deadLetter(record, 'invalid_body');
-      return;
-    }
-    logger.appendKeys({ accountId: request.accountId, episode: request.episode });
-    let delivery: RelinkDelivery;
-    try {
-      delivery = await deliverRelink({ accounts, sender, clock: systemClock }, request);
-    } catch (error) {
-      // The table or the secret could not be read: the queue brings the record back later.
-      metrics.addMetric(METRICS.pushFailures, MetricUnit.Count, 1);
-      logger.error('push not attempted', {
-        errorName: (error as Error).name,
-        ...(error instanceof ApiKeyUnavailableError ? { reason: error.reason } : {}),
-      });
-      throw error;
-    }
-    await settle(record, delivery);
-  } finally {
-    logger.removeKeys(['messageId', 'accountId', 'episode']);
+    request = parseRelinkRequest(record.body);
+  } catch {
+    await deadLetter(log, record, 'invalid_body');
+    return;
   }
+  log.appendKeys({ accountId: request.accountId, episode: request.episode });
+  let delivery: RelinkDelivery;
+  try {
+    delivery = await deliverRelink({ accounts, sender, clock: systemClock }, request);
+  } catch (error) {
+    // The table or the secret could not be read: the queue brings the record back later.
+    metrics.addMetric(METRICS.pushFailures, MetricUnit.Count, 1);
+    log.error('push not attempted', {
+      errorName: (error as Error).name,
+      ...(error instanceof ApiKeyUnavailableError ? { reason: error.reason } : {}),
+    });
+    throw error;
+  }
+  await settle(log, record, delivery);
 }
 
 async function notify(event: SQSEvent, context: Context): Promise<SQSBatchResponse> {

@@ -343,6 +343,27 @@ describe('notifier', () => {
     expect(pushesFor(account)).toEqual([]);
   });
 
+  it('logs each record of a batch with its own account and message', async () => {
+    const accounts = [await accountInEpisode(), await accountInEpisode()];
+    const records = await queued(...accounts.map((account) => requestFor(account)));
+    const from = output.length;
+
+    await deliver(...records);
+
+    const sent = output
+      .slice(from)
+      .flatMap((chunk) => chunk.split('\n'))
+      .filter((line) => line.includes('"push sent"'))
+      .map((line) => JSON.parse(line) as { accountId?: string; messageId?: string });
+    const pairs = (list: { accountId?: string; messageId?: string }[]) =>
+      list.map(({ accountId, messageId }) => `${accountId}/${messageId}`).sort();
+    expect(pairs(sent)).toEqual(
+      pairs(
+        records.map((r) => ({ accountId: JSON.parse(r.body).accountId, messageId: r.messageId })),
+      ),
+    );
+  });
+
   it('dead-letters a body that is not a re-link request', async () => {
     await sqs.send(queue.url, ['{"accountId":"acc-1"}']);
     const [record] = await receive(queue.url, 1);
