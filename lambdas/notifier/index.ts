@@ -222,6 +222,11 @@ async function handleRecord(record: SQSRecord): Promise<void> {
       errorName: (error as Error).name,
       ...(error instanceof ApiKeyUnavailableError ? { reason: error.reason } : {}),
     });
+    if (Number(record.attributes.ApproximateReceiveCount ?? '1') >= NOTIFY_QUEUE.maxReceiveCount) {
+      // The redrive policy would move it on the next receive without a word; move it with one.
+      await deadLetter(log, record, `retries_exhausted:${(error as Error).name || 'error'}`);
+      return;
+    }
     throw error;
   }
   await settle(log, record, delivery);

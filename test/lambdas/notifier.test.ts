@@ -364,6 +364,35 @@ describe('notifier', () => {
     );
   });
 
+  it('dead-letters with its reason a request that kept failing before any push', async () => {
+    // DynamoDB refuses a key this long: the account can never be read.
+    const [record] = await queued({
+      accountId: 'a'.repeat(2049),
+      ownerId: OWNER,
+      episode: 1,
+      reason: 'link_expired',
+    });
+    const lastReceive: SQSRecord = {
+      ...record!,
+      attributes: {
+        ...record!.attributes,
+        ApproximateReceiveCount: String(NOTIFY_QUEUE.maxReceiveCount),
+      },
+    };
+
+    const first = await deliver(record!);
+    const last = await deliver(lastReceive);
+
+    const dead = (await receive(queue.dlqUrl, 1, queue.dlqArn)).find(
+      (r) => r.messageAttributes.sourceMessageId?.stringValue === record!.messageId,
+    );
+    expect(first).toEqual([record!.messageId]);
+    expect(last).toEqual([]);
+    expect(dead?.messageAttributes.reason?.stringValue).toBe(
+      'retries_exhausted:ValidationException',
+    );
+  });
+
   it('dead-letters a body that is not a re-link request', async () => {
     await sqs.send(queue.url, ['{"accountId":"acc-1"}']);
     const [record] = await receive(queue.url, 1);
