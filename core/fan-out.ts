@@ -95,6 +95,15 @@ export function runIdOf(runTime: Date): string {
   return `schedule-${runTime.toISOString()}`;
 }
 
+/** The scheduled time a run id names; undefined for a run no schedule started (a manual sync). */
+export function runTimeOf(runId: string): Date | undefined {
+  const iso = /^schedule-(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)$/.exec(runId)?.[1];
+  if (iso === undefined) return undefined;
+  const time = new Date(iso);
+  // Date rolls a day that does not exist (02-30) over into the next month: no run has that id.
+  return !Number.isNaN(time.getTime()) && time.toISOString() === iso ? time : undefined;
+}
+
 /** Plans a run from the schedule's scheduled time: one task per scan segment. */
 export function planRun(scheduledTime: string, config: FanOutConfig): RunPlan {
   const runTime = new Date(scheduledTime);

@@ -9,6 +9,7 @@
  * status, cursor and due time, and record the attempt.
  */
 import { isProviderError, PlatformAuthError, type ProviderError } from './errors';
+import { runTimeOf } from './fan-out';
 import type {
   Account,
   ProviderTransaction,
@@ -149,6 +150,19 @@ export async function syncAccount(
   }
   const pass = new SyncPass(deps, request, config, lease.account, started);
   return pass.run();
+}
+
+/**
+ * Where the interval to the next sync starts. A scheduled run's backlog drains at the provider's
+ * rate limit, for hours at scale: counted from the sync, an account synced at 05:30 for the 02:00
+ * run would be due at 05:30 the next day, past that day's run and its tolerance, and wait a day
+ * more. Counted from the run time, every account of a run is due at the same later run. A run
+ * time ahead of the sync (only an operator can give one) counts from the sync instead, so that
+ * it cannot put an account off.
+ */
+function intervalStart(runId: string, started: Date): Date {
+  const runTime = runTimeOf(runId);
+  return runTime !== undefined && runTime <= started ? runTime : started;
 }
 
 /** The state of one sync of one account, from lease to release. */
@@ -355,7 +369,7 @@ class SyncPass {
       consecutiveFailures: 0,
       lastErrorCode: null,
       cursor: this.window.to,
-      dueAt: nextDueAt(this.started, interval),
+      dueAt: nextDueAt(intervalStart(this.request.runId, this.started), interval),
       activityScore,
       // A good sync proves the link works again: close any open re-auth episode.
       ...(reauth && reauth.closedAt === undefined

@@ -5,7 +5,9 @@ import {
   type FanOutTask,
   InvalidScheduleError,
   planRun,
+  runIdOf,
   runSegment,
+  runTimeOf,
   type ScanStartKey,
 } from '../../core/fan-out';
 import type { SyncMessage } from '../../core/model';
@@ -57,6 +59,21 @@ function recordingQueue(refuse: string[] = []) {
 }
 
 const plenty = { remainingTimeMs: () => 600_000, minRemainingMs: 30_000 };
+
+describe('runTimeOf', () => {
+  it('reads back the scheduled time a run id was made from', () => {
+    expect(runTimeOf(runIdOf(new Date(RUN_TIME)))?.toISOString()).toBe(RUN_TIME);
+  });
+
+  it.each([
+    ['a manual sync', 'f3b0c1de-0000-4000-8000-000000000000'],
+    ['a time without milliseconds', 'schedule-2026-03-01T02:00:00Z'],
+    ['a date that does not exist', 'schedule-2026-02-30T02:00:00.000Z'],
+    ['no time', 'schedule-'],
+  ])('names no scheduled time for %s', (_case, runId) => {
+    expect(runTimeOf(runId)).toBeUndefined();
+  });
+});
 
 describe('planRun', () => {
   it('plans one task per segment, due by the run time plus the tolerance', () => {

@@ -54,7 +54,11 @@ function world(account: Partial<Account> = {}): World {
 let attempt = 0;
 function sync(
   w: World,
-  overrides: { trigger?: 'schedule' | 'manual'; remaining?: () => number } = {},
+  overrides: {
+    trigger?: 'schedule' | 'manual' | 'continuation';
+    runId?: string;
+    remaining?: () => number;
+  } = {},
 ) {
   attempt += 1;
   return syncAccount(
@@ -62,7 +66,7 @@ function sync(
     {
       accountId: 'acc-1',
       trigger: overrides.trigger ?? 'manual',
-      runId: `run-${attempt}`,
+      runId: overrides.runId ?? `run-${attempt}`,
       leaseOwner: `owner-${attempt}`,
       remainingTimeMs: overrides.remaining ?? (() => 600_000),
     },
@@ -342,6 +346,39 @@ describe('syncAccount', () => {
       const result = await sync(w, { trigger: 'schedule' });
 
       expect(result.outcome).toBe('synced');
+    });
+
+    describe('the next due time of a scheduled sync', () => {
+      // The 02:00 run's backlog drains at the provider's rate limit, for hours at scale.
+      const RUN_ID = 'schedule-2026-03-10T02:00:00.000Z';
+      const dueAfter = async (trigger: 'schedule' | 'continuation', runId: string) => {
+        w.accounts.get('acc-1').syncIntervalMinutes = 24 * 60;
+        w.clock.set('2026-03-10T05:30:00.000Z');
+        expect((await sync(w, { trigger, runId })).outcome).toBe('synced');
+        return w.accounts.get('acc-1').dueAt;
+      };
+
+      it.each(['schedule', 'continuation'] as const)(
+        'counts from the run time, so a %s late in the backlog is due at the next run',
+        async (trigger) => {
+          expect(await dueAfter(trigger, RUN_ID)).toBe('2026-03-11T02:00:00.000Z');
+        },
+      );
+
+      it('counts from the sync itself for a run time ahead of it (an operator typo)', async () => {
+        expect(await dueAfter('schedule', 'schedule-2026-03-12T02:00:00.000Z')).toBe(
+          '2026-03-11T05:30:00.000Z',
+        );
+      });
+    });
+
+    it('counts the next due time of a manual sync from the sync itself', async () => {
+      w.accounts.get('acc-1').syncIntervalMinutes = 24 * 60;
+      w.clock.set('2026-03-10T05:30:00.000Z');
+
+      await sync(w, { trigger: 'manual', runId: 'f3b0c1de-0000-4000-8000-000000000000' });
+
+      expect(w.accounts.get('acc-1').dueAt).toBe('2026-03-11T05:30:00.000Z');
     });
 
     it('runs a manual sync whatever the due time', async () => {
