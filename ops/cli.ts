@@ -7,7 +7,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { ConfigError, type ContextSource, loadConfig, STAGE_CONTEXT_KEY } from '../lib/config';
+import {
+  CONTEXT_KEY,
+  ConfigError,
+  type ContextSource,
+  loadConfig,
+  STAGE_CONTEXT_KEY,
+} from '../lib/config';
 import { UsageError } from './args';
 import type { Command, CommandContext } from './command';
 import { accountCommand } from './commands/account';
@@ -40,6 +46,15 @@ export function configFromCdkJson(stage?: string) {
     context?: Record<string, unknown>;
   };
   const context = cdkJson.context ?? {};
+  // loadConfig's own message says `-c stage=`, the CDK's flag; an operator typed --stage.
+  const stages = (context[CONTEXT_KEY] as { stages?: Record<string, unknown> } | undefined)?.stages;
+  if (stage !== undefined && !Object.hasOwn(stages ?? {}, stage)) {
+    const known = Object.keys(stages ?? {});
+    throw new UsageError(
+      `--stage ${JSON.stringify(stage)} has no ${CONTEXT_KEY}.stages entry in cdk.json: ` +
+        (known.length > 0 ? `use one of ${known.join(', ')}` : 'leave --stage out'),
+    );
+  }
   const source: ContextSource = {
     tryGetContext: (key) => (key === STAGE_CONTEXT_KEY ? stage : context[key]),
   };

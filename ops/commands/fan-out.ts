@@ -14,7 +14,8 @@ event, plans one task per scan segment and queues a sync for every due account. 
 the saved query "fan-out runs" (or, locally, the npm start window).
 
   --time ISO        the run's scheduled time, UTC, e.g. 2026-03-01T02:00:00Z (default: now);
-                    the time of a run that failed (schedule DLQ) retries that run
+                    the time of a run that failed (schedule DLQ) retries that run; a time in
+                    the future is refused
 
 ${TARGET_HELP}
 `;
@@ -30,15 +31,24 @@ export function fanOutEvent(time: Date) {
   return { source: OPS_EVENT_SOURCE, scheduledTime };
 }
 
-function parseTime(raw: string): Date {
-  // A full UTC instant only: a zone-less time would be read in the operator's own zone.
+function parseTime(raw: string, now: Date): Date {
+  const time = new Date(raw);
+  // A full UTC instant only: a zone-less time would be read in the operator's own zone. Date
+  // rolls a day or hour that does not exist (02-30, 24:00) over: that would be another run.
   if (
     !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/.test(raw) ||
-    Number.isNaN(Date.parse(raw))
+    Number.isNaN(time.getTime()) ||
+    time.toISOString().slice(0, 19) !== raw.slice(0, 19)
   ) {
     throw new UsageError(`--time ${raw} is not a UTC time such as 2026-03-01T02:00:00Z`);
   }
-  return new Date(raw);
+  // A run queues every account due by its time: one in the future would sync them early.
+  if (time > now) {
+    throw new UsageError(
+      `--time ${raw} is in the future: give the scheduled time of a past run, or leave it out`,
+    );
+  }
+  return time;
 }
 
 export const fanOutCommand: Command = {
@@ -48,7 +58,7 @@ export const fanOutCommand: Command = {
   async run(argv, { openTarget, out, now }) {
     const values = parseCommand(argv, { ...TARGET_OPTIONS, time: { type: 'string' } });
     if (values.help) return { help: true };
-    const event = fanOutEvent(values.time === undefined ? now() : parseTime(values.time));
+    const event = fanOutEvent(values.time === undefined ? now() : parseTime(values.time, now()));
     const target = await openTarget(targetArgs(values));
     try {
       const response = await target.lambda.send(

@@ -19,6 +19,7 @@ async function cli(...argv: string[]) {
     out: (text) => out.push(text),
     err: (text) => err.push(text),
     openTarget,
+    now: () => new Date('2026-03-01T08:15:30Z'),
   });
   return { code, out: out.join(''), err: err.join(''), opened };
 }
@@ -86,6 +87,18 @@ describe('ops CLI refusals', () => {
     ],
     [['fan-out', '--time', '2026-03-01 02:00'], '--time 2026-03-01 02:00 is not a UTC time'],
     [['fan-out', '--time', '2026-03-01T02:00:00+01:00'], 'is not a UTC time'],
+    [
+      ['fan-out', '--time', '2026-02-30T02:00:00Z'],
+      '--time 2026-02-30T02:00:00Z is not a UTC time',
+    ],
+    [
+      ['fan-out', '--time', '2026-02-28T24:00:00Z'],
+      '--time 2026-02-28T24:00:00Z is not a UTC time',
+    ],
+    [
+      ['fan-out', '--time', '2026-03-02T02:00:00Z'],
+      '--time 2026-03-02T02:00:00Z is in the future: give the scheduled time of a past run',
+    ],
   ])('refuses %j with one line and exit 2, before opening any target', async (argv, message) => {
     const result = await cli(...argv);
 
@@ -133,11 +146,14 @@ describe('ops frequency bounds', () => {
     expect(result.err).toContain('from 60 to 10080');
   });
 
-  it('refuses a stage cdk.json does not define, naming the ones it does', async () => {
+  it('refuses a stage cdk.json lacks, naming the flag and the stages it has', async () => {
     const result = await cli('frequency', '--fleet', '--minutes', '720', '--stage', 'staging');
 
     expect(result.code).toBe(2);
-    expect(result.err).toContain('stage is "staging"');
+    expect(result.err).toContain(
+      '--stage "staging" has no momoSync.stages entry in cdk.json: use one of dev, prod',
+    );
+    expect(result.err).not.toContain('-c stage=');
     expect(result.opened).toBe(0);
   });
 });
