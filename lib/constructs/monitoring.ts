@@ -414,7 +414,8 @@ export class Monitoring extends Construct {
         note(`
 **Success rate** is synced / (synced + failed); partial, skipped and auth_required are left out.
 A drop: open *Provider errors by class*, then run the saved query "failed syncs by error class".
-A sea of \`rate_limited\`: lower \`consumer.maximumConcurrency\`.`),
+A band of \`rate_limited\`: set \`provider.rateLimitPerSecond\` to the subscription's limit,
+or lower it if it is set too high.`),
       ],
       [
         graph(

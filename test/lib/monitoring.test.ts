@@ -109,6 +109,16 @@ describe('Monitoring dashboard', () => {
     expect(notes[0]?.properties.markdown?.length).toBeGreaterThan(80);
   });
 
+  it('tells the operator to pace the consumers to the rate limit, as the runbook does', () => {
+    const graph = widgetTitled(widgets, 'Syncs per hour by outcome');
+
+    const [note] = widgets.filter((widget) => widget.y === graph.y && widget.type === 'text');
+
+    expect(note?.properties.markdown).toContain(
+      "`rate_limited`: set `provider.rateLimitPerSecond` to the subscription's limit",
+    );
+  });
+
   it('computes the success rate from synced over synced plus every failed outcome', () => {
     const [[expression]] = widgetTitled(widgets, 'Fleet success rate (%)').properties.metrics as [
       [{ expression: string }],
@@ -429,6 +439,7 @@ describe('Monitoring saved queries', () => {
     );
     const asked = queryNamed(QUERY_NAMES.slowestSyncs).QueryString.match(/fields (.*)/)?.[1];
 
+    expect(asked).toBeDefined();
     for (const field of asked?.split(', ').filter((name) => !name.startsWith('@')) ?? []) {
       expect(logged).toContain(field);
     }

@@ -18,11 +18,24 @@ const propsOf = (construct: IConstruct) => {
 };
 
 const pairs = [
-  ['sync', pipeline.syncQueue, config.consumer.timeoutSeconds],
-  ['manual', pipeline.manualQueue, config.consumer.timeoutSeconds],
-  ['fan-out', pipeline.fanOutQueue, config.fanOut.timeoutSeconds],
-  ['notify', stack.notifyQueue, 30],
+  ['sync', pipeline.syncQueue],
+  ['manual', pipeline.manualQueue],
+  ['fan-out', pipeline.fanOutQueue],
+  ['notify', stack.notifyQueue],
 ] as const;
+
+/** The timeout, in seconds, of the function an event source mapping feeds the queue to. */
+const consumerTimeoutOf = (queue: IConstruct): number => {
+  const mapping = Object.values(resources).find(
+    (resource) =>
+      resource.Type === 'AWS::Lambda::EventSourceMapping' &&
+      JSON.stringify(resource.Properties.EventSourceArn) === JSON.stringify(arnOf(queue)),
+  );
+  const functionId = (mapping?.Properties.FunctionName as { Ref: string } | undefined)?.Ref ?? '';
+  const timeout = resources[functionId]?.Properties.Timeout;
+  if (typeof timeout !== 'number') throw new Error(`no consumer of ${queue.node.path}`);
+  return timeout;
+};
 
 describe('the daily schedule', () => {
   const schedule = propsOf(pipeline.schedule);
@@ -77,7 +90,7 @@ describe('the daily schedule', () => {
   });
 });
 
-describe.each(pairs)('the %s queue', (_name, pair, consumerTimeoutSeconds) => {
+describe.each(pairs)('the %s queue', (_name, pair) => {
   const queue = propsOf(pair.queue);
   const dlq = propsOf(pair.dlq);
 
@@ -115,8 +128,8 @@ describe.each(pairs)('the %s queue', (_name, pair, consumerTimeoutSeconds) => {
     expect(dlq.MessageRetentionPeriod).toBe(1_209_600);
   });
 
-  it('hides a message for at least six times its consumer timeout', () => {
-    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * consumerTimeoutSeconds);
+  it('hides a message for at least six times the timeout of the function that consumes it', () => {
+    expect(queue.VisibilityTimeout).toBeGreaterThanOrEqual(6 * consumerTimeoutOf(pair.queue));
   });
 });
 
