@@ -46,7 +46,12 @@ export function classifyHttpFailure(failure: HttpFailure): ProviderError {
   if (PLATFORM_CODES.has(code)) return new PlatformAuthError({ code, status });
   if (status === 429) return new ProviderError('rate_limited', { code, status, retryAfterMs });
   if (status === 401 || status === 403) {
-    if (route === 'wallet') return new ProviderError('account_auth', { code, status });
+    // A wallet's link problem always carries the provider's code. A refusal without one comes
+    // from the gateway in front of it (API Management's answer to a rejected subscription key
+    // is `{ statusCode, message }`), says nothing about this wallet and must push nobody.
+    if (route === 'wallet' && code !== `HTTP_${status}`) {
+      return new ProviderError('account_auth', { code, status });
+    }
     return new PlatformAuthError({ code, status });
   }
   if (status >= 500 || status === 408) return new ProviderError('transient', { code, status });

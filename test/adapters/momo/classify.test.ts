@@ -14,7 +14,24 @@ describe('classifyHttpFailure', () => {
   it.each<[string, RouteKind, number, unknown, string, string]>([
     ['a revoked link', 'wallet', 403, mtn('LINK_REVOKED'), 'account_auth', 'LINK_REVOKED'],
     ['an expired link', 'wallet', 401, mtn('LINK_EXPIRED'), 'account_auth', 'LINK_EXPIRED'],
-    ['a wallet 401 without a code', 'wallet', 401, undefined, 'account_auth', 'HTTP_401'],
+    [
+      'a wallet 403 with any other code',
+      'wallet',
+      403,
+      mtn('NOT_ALLOWED'),
+      'account_auth',
+      'NOT_ALLOWED',
+    ],
+    // A gateway refusing us (no provider code) answers every route alike: never a user's link.
+    ['a wallet 401 without a code', 'wallet', 401, undefined, 'platform_auth', 'HTTP_401'],
+    [
+      "the API gateway's answer to a rejected subscription key",
+      'wallet',
+      401,
+      { statusCode: 401, message: 'Access denied due to invalid subscription key.' },
+      'platform_auth',
+      'HTTP_401',
+    ],
     ['a refused token', 'wallet', 401, mtn('INVALID_TOKEN'), 'platform_auth', 'INVALID_TOKEN'],
     [
       'a rejected subscription key on a wallet route',
