@@ -141,10 +141,11 @@ async function deadLetter(
   log.warn(LOG_MESSAGES.deadLettered, { reason, queue: NOTIFY_QUEUE.name });
 }
 
+const receivesOf = (record: SQSRecord) => Number(record.attributes.ApproximateReceiveCount ?? '1');
+
 /** Hands the record back to reappear after `delaySeconds`; the record counts as failed. */
 async function retryLater(log: Logger, record: SQSRecord, reason: string, delaySeconds: number) {
-  const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
-  if (receives >= NOTIFY_QUEUE.maxReceiveCount) {
+  if (receivesOf(record) >= NOTIFY_QUEUE.maxReceiveCount) {
     // The redrive policy would move it on the next receive without a word; move it with one.
     await deadLetter(log, record, `retries_exhausted:${reason}`);
     return;
@@ -182,8 +183,7 @@ async function settle(log: Logger, record: SQSRecord, delivery: RelinkDelivery):
       log.info('push not needed', { reason: delivery.reason });
       return;
     case 'wait': {
-      const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
-      if (receives >= EPISODE_WAIT_RECEIVES) {
+      if (receivesOf(record) >= EPISODE_WAIT_RECEIVES) {
         await deadLetter(log, record, 'episode_not_recorded');
         return;
       }
@@ -222,7 +222,7 @@ async function handleRecord(record: SQSRecord): Promise<void> {
       errorName: (error as Error).name,
       ...(error instanceof ApiKeyUnavailableError ? { reason: error.reason } : {}),
     });
-    if (Number(record.attributes.ApproximateReceiveCount ?? '1') >= NOTIFY_QUEUE.maxReceiveCount) {
+    if (receivesOf(record) >= NOTIFY_QUEUE.maxReceiveCount) {
       // The redrive policy would move it on the next receive without a word; move it with one.
       await deadLetter(log, record, `retries_exhausted:${(error as Error).name || 'error'}`);
       return;
