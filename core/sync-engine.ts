@@ -165,6 +165,18 @@ function intervalStart(runId: string, started: Date): Date {
   return runTime !== undefined && runTime <= started ? runTime : started;
 }
 
+/**
+ * The next due time after a successful sync. A sync no schedule started (sync now, a re-link)
+ * keeps the account's due time when it is still ahead and sooner: counted from an afternoon's
+ * sync now, the account would miss the next night's run and wait for the one after.
+ */
+function nextDue(account: Account, runId: string, started: Date, interval: number): string {
+  const next = nextDueAt(intervalStart(runId, started), interval);
+  const planned = account.dueAt;
+  const unscheduled = runTimeOf(runId) === undefined;
+  return unscheduled && planned > started.toISOString() && planned < next ? planned : next;
+}
+
 /** The state of one sync of one account, from lease to release. */
 class SyncPass {
   private readonly counts = zeroCounts();
@@ -369,7 +381,7 @@ class SyncPass {
       consecutiveFailures: 0,
       lastErrorCode: null,
       cursor: this.window.to,
-      dueAt: nextDueAt(intervalStart(this.request.runId, this.started), interval),
+      dueAt: nextDue(this.account, this.request.runId, this.started, interval),
       activityScore,
       // A good sync proves the link works again: close any open re-auth episode.
       ...(reauth && reauth.closedAt === undefined

@@ -372,13 +372,26 @@ describe('syncAccount', () => {
       });
     });
 
-    it('counts the next due time of a manual sync from the sync itself', async () => {
-      w.accounts.get('acc-1').syncIntervalMinutes = 24 * 60;
-      w.clock.set('2026-03-10T05:30:00.000Z');
+    describe('the next due time of a manual sync', () => {
+      const dueAfterManual = async (dueAt: string) => {
+        const account = w.accounts.get('acc-1');
+        account.syncIntervalMinutes = 24 * 60;
+        account.dueAt = dueAt;
+        w.clock.set('2026-03-10T15:00:00.000Z');
+        await sync(w, { trigger: 'manual', runId: 'f3b0c1de-0000-4000-8000-000000000000' });
+        return w.accounts.get('acc-1').dueAt;
+      };
 
-      await sync(w, { trigger: 'manual', runId: 'f3b0c1de-0000-4000-8000-000000000000' });
+      it('keeps the coming night’s due time, so the account stays in the nightly run', async () => {
+        expect(await dueAfterManual('2026-03-11T02:00:00.000Z')).toBe('2026-03-11T02:00:00.000Z');
+      });
 
-      expect(w.accounts.get('acc-1').dueAt).toBe('2026-03-11T05:30:00.000Z');
+      it.each([
+        ['already past', '2026-03-10T02:00:00.000Z'],
+        ['further off than the interval', '2026-03-13T02:00:00.000Z'],
+      ])('counts from the sync itself when the due time is %s', async (_, dueAt) => {
+        expect(await dueAfterManual(dueAt)).toBe('2026-03-11T15:00:00.000Z');
+      });
     });
 
     it('runs a manual sync whatever the due time', async () => {
