@@ -17,35 +17,39 @@ const npmChaos = (args: string[]) => runNpmScript('chaos', args);
 const lastLine = (text: string) => text.trim().split('\n').at(-1) ?? '';
 const STACK_TRACE = /^\s+at /m;
 
-describe('npm run chaos with the smoke scenario', () => {
-  let run: NpmRun;
-  let figures: SoakJson;
-
+/** Runs a shipped scenario once for the enclosing describe: its exit and its JSON verdict. */
+function soakOf(scenario: string) {
+  const soak = {} as { run: NpmRun; figures: SoakJson };
   beforeAll(async () => {
-    run = await npmChaos(['--scenario', 'bench/scenarios/smoke.json', '--json']);
-    figures = JSON.parse(lastLine(run.stdout)) as SoakJson;
+    soak.run = await npmChaos(['--scenario', `bench/scenarios/${scenario}`, '--json']);
+    soak.figures = JSON.parse(lastLine(soak.run.stdout)) as SoakJson;
   }, 180_000);
+  return soak;
+}
+
+describe('npm run chaos with the smoke scenario', () => {
+  const soak = soakOf('smoke.json');
 
   it('exits 0 with every invariant holding', () => {
-    expect(run.stdout).not.toContain('FAIL');
-    expect(figures.ok).toBe(true);
-    expect(run.code).toBe(0);
+    expect(soak.run.stdout).not.toContain('FAIL');
+    expect(soak.figures.ok).toBe(true);
+    expect(soak.run.code).toBe(0);
   });
 
   it('met every fault it was asked for', () => {
-    const injected = figures.faults_injected;
+    const injected = soak.figures.faults_injected;
 
     expect(injected.server_error).toBeGreaterThan(0);
     expect(injected.rate_limit).toBeGreaterThan(0);
     expect(injected.duplicate_across_pages).toBeGreaterThan(0);
-    expect(figures.consumer_kills).toBeGreaterThan(0);
-    expect(figures.broken_links).toBeGreaterThan(0);
+    expect(soak.figures.consumer_kills).toBeGreaterThan(0);
+    expect(soak.figures.broken_links).toBeGreaterThan(0);
   });
 
   it('stores every transaction of the provider exactly once, with its latest status', () => {
-    expect(figures.transactions_expected).toBeGreaterThan(0);
-    expect(figures).toMatchObject({
-      transactions_stored: figures.transactions_expected,
+    expect(soak.figures.transactions_expected).toBeGreaterThan(0);
+    expect(soak.figures).toMatchObject({
+      transactions_stored: soak.figures.transactions_expected,
       lost: 0,
       duplicated: 0,
       stale_status: 0,
@@ -55,16 +59,16 @@ describe('npm run chaos with the smoke scenario', () => {
   });
 
   it('asks exactly the owners of broken links to re-link, once each', () => {
-    expect(figures).toMatchObject({
-      auth_required_accounts: figures.broken_links,
+    expect(soak.figures).toMatchObject({
+      auth_required_accounts: soak.figures.broken_links,
       wrong_auth_required: 0,
-      notifications_sent: figures.auth_required_accounts,
+      notifications_sent: soak.figures.auth_required_accounts,
       duplicate_notifications: 0,
     });
   });
 
   it('leaves no lease, no message and no dead letter behind, and never opens the circuit', () => {
-    expect(figures).toMatchObject({
+    expect(soak.figures).toMatchObject({
       leases_left: 0,
       messages_left: 0,
       dlq_messages_left: 0,
@@ -73,23 +77,17 @@ describe('npm run chaos with the smoke scenario', () => {
   });
 
   it('writes no credential, token, phone number or payload to a handler log line', () => {
-    expect(figures.log_lines).toBeGreaterThan(0);
-    expect(figures.leaky_log_lines).toBe(0);
+    expect(soak.figures.log_lines).toBeGreaterThan(0);
+    expect(soak.figures.leaky_log_lines).toBe(0);
   });
 });
 
 describe('npm run chaos with our provider credentials refused', () => {
-  let run: NpmRun;
-  let figures: SoakJson;
-
-  beforeAll(async () => {
-    run = await npmChaos(['--scenario', 'bench/scenarios/platform-outage.json', '--json']);
-    figures = JSON.parse(lastLine(run.stdout)) as SoakJson;
-  }, 180_000);
+  const soak = soakOf('platform-outage.json');
 
   it('opens the circuit, marks no account and pushes nobody', () => {
-    expect(run.code).toBe(0);
-    expect(figures).toMatchObject({
+    expect(soak.run.code).toBe(0);
+    expect(soak.figures).toMatchObject({
       ok: true,
       circuit_opened: true,
       auth_required_accounts: 0,
@@ -98,9 +96,9 @@ describe('npm run chaos with our provider credentials refused', () => {
   });
 
   it('holds the fleet without dead letters and syncs all of it once the credentials work', () => {
-    expect(figures.transactions_expected).toBeGreaterThan(0);
-    expect(figures).toMatchObject({
-      transactions_stored: figures.transactions_expected,
+    expect(soak.figures.transactions_expected).toBeGreaterThan(0);
+    expect(soak.figures).toMatchObject({
+      transactions_stored: soak.figures.transactions_expected,
       lost: 0,
       duplicated: 0,
       unsynced_accounts: 0,

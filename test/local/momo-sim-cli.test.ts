@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startMomoSimulator } from '../../local/momo-sim';
 import { main, parseCliOptions } from '../../local/momo-sim/cli';
+import { startServing } from '../support/npm';
 
 function captureStderr(): { text: () => string } {
   const chunks: string[] = [];
@@ -129,30 +129,11 @@ describe('main', () => {
 
 describe('the momo-sim command', () => {
   it('prints its URL, credentials and wallets, serves them, and stops cleanly on Ctrl-C', async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        'tsx',
-        'local/momo-sim/cli.ts',
-        '--port',
-        '0',
-        '--wallets',
-        '2',
-        '--api-key',
-        'K1',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+    const { child, stdout: printed } = await startServing(
+      ['local/momo-sim/cli.ts', '--port', '0', '--wallets', '2', '--api-key', 'K1'],
+      'Ctrl-C',
     );
-    let stdout = '';
-    child.stdout.setEncoding('utf8');
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk: string) => {
-        stdout += chunk;
-        if (stdout.includes('Ctrl-C')) resolve();
-      });
-      child.once('exit', () => reject(new Error(`exited early: ${stdout}`)));
-    });
+    const stdout = printed();
     const baseUrl = /MOMO_BASE_URL=(\S+)/.exec(stdout)?.[1] as string;
     const wallets = stdout.match(/^ {2}[0-9a-f]{8}-[0-9a-f-]{27}$/gm) ?? [];
 
@@ -171,6 +152,6 @@ describe('the momo-sim command', () => {
     expect(wallets).toHaveLength(2);
     expect(token.status).toBe(200);
     expect(exitCode).toBe(0);
-    expect(stdout).toContain('MoMo simulator stopped.');
+    expect(printed()).toContain('MoMo simulator stopped.');
   });
 });

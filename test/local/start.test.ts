@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runNpmScript } from '../support/npm';
+import { runNpmScript, startServing } from '../support/npm';
 import { canListen, freeBasePort } from './ports';
 
 const npmStart = (args: string[]) => runNpmScript('start', args);
@@ -79,20 +78,10 @@ describe('npm start', () => {
   it('serves after the summary until Ctrl-C, then frees its ports and exits 0', async () => {
     // Arrange
     const base = await freeBasePort(6);
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', 'local/start.ts', '--accounts', '2', '--port', String(base)],
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CI: 'true' } },
+    const { child, stdout } = await startServing(
+      ['local/start.ts', '--accounts', '2', '--port', String(base)],
+      'Serving (Ctrl-C to stop)',
     );
-    let stdout = '';
-    child.stdout.setEncoding('utf8');
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk: string) => {
-        stdout += chunk;
-        if (stdout.includes('Serving (Ctrl-C to stop)')) resolve();
-      });
-      child.once('exit', () => reject(new Error(`exited before serving: ${stdout}`)));
-    });
     const health = await fetch(`http://127.0.0.1:${base}/accounts`);
 
     // Act
@@ -102,10 +91,10 @@ describe('npm start', () => {
     // Assert
     expect(health.status).toBe(401);
     expect(exitCode).toBe(0);
-    expect(stdout).toContain('stopping...');
+    expect(stdout()).toContain('stopping...');
     // The token command works as printed: this stack is not on the default port.
-    expect(stdout).toContain(`(token: npm run local:token -- --user demo-ama --port ${base})`);
-    expect(stdout).toContain(`Demo users (npm run local:token -- --user ID --port ${base})`);
+    expect(stdout()).toContain(`(token: npm run local:token -- --user demo-ama --port ${base})`);
+    expect(stdout()).toContain(`Demo users (npm run local:token -- --user ID --port ${base})`);
     const ports = Array.from({ length: 6 }, (_, offset) => base + offset);
     expect(await Promise.all(ports.map(canListen))).toEqual(ports.map(() => true));
   }, 120_000);
