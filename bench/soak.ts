@@ -9,6 +9,7 @@
  * stops seeing them), a day passes (every account due again), the scheduler ticks, some owners
  * ask for a sync of their own, and the stack drains, faults and killed consumers included.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoCircuitStore } from '../adapters/dynamodb/circuit';
 import { SqsSyncQueue } from '../adapters/sqs/sync-queue';
 import type { Account, SyncRun } from '../core/model';
@@ -100,9 +101,9 @@ async function holdWhileCircuitOpen(stack: LocalStack, circuit: DynamoCircuitSto
     const fanOutDone = !fanOut || isEmpty(await queueDepth(stack.sqs, fanOut.url));
     if (opened && fanOutDone) break;
     if (Date.now() > deadline) throw new Error('the provider circuit did not open in time');
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await sleep(100);
   }
-  await new Promise((resolve) => setTimeout(resolve, OUTAGE_HOLD_MS));
+  await sleep(OUTAGE_HOLD_MS);
 }
 
 /** Runs a scenario from start to verdict; one call per process (one local stack). */

@@ -153,28 +153,21 @@ export async function syncAccount(
 }
 
 /**
- * Where the interval to the next sync starts. A scheduled run's backlog drains at the provider's
+ * The next due time after a successful sync. A scheduled run's backlog drains at the provider's
  * rate limit, for hours at scale: counted from the sync, an account synced at 05:30 for the 02:00
  * run would be due at 05:30 the next day, past that day's run and its tolerance, and wait a day
- * more. Counted from the run time, every account of a run is due at the same later run. A run
- * time ahead of the sync (only an operator can give one) counts from the sync instead, so that
- * it cannot put an account off.
- */
-function intervalStart(runId: string, started: Date): Date {
-  const runTime = runTimeOf(runId);
-  return runTime !== undefined && runTime <= started ? runTime : started;
-}
-
-/**
- * The next due time after a successful sync. A sync no schedule started (sync now, a re-link)
- * keeps the account's due time when it is still ahead and sooner: counted from an afternoon's
- * sync now, the account would miss the next night's run and wait for the one after.
+ * more. So a scheduled sync counts from its run time, and every account of a run is due at the
+ * same later run; a run time ahead of the sync (only an operator can give one) counts from the
+ * sync, so that it cannot put an account off. A sync no schedule started (sync now, a re-link)
+ * counts from itself but keeps the account's due time when that is still ahead and sooner:
+ * otherwise an afternoon's sync now would miss the next night's run and wait for the one after.
  */
 function nextDue(account: Account, runId: string, started: Date, interval: number): string {
-  const next = nextDueAt(intervalStart(runId, started), interval);
+  const runTime = runTimeOf(runId);
+  if (runTime !== undefined) return nextDueAt(runTime <= started ? runTime : started, interval);
+  const next = nextDueAt(started, interval);
   const planned = account.dueAt;
-  const unscheduled = runTimeOf(runId) === undefined;
-  return unscheduled && planned > started.toISOString() && planned < next ? planned : next;
+  return planned > started.toISOString() && planned < next ? planned : next;
 }
 
 /** The state of one sync of one account, from lease to release. */
