@@ -23,6 +23,7 @@ import { LOG_MESSAGES, METRICS } from '../../lib/metrics';
 import { ACCOUNTS_TABLE, dlqEnv, NOTIFY_QUEUE } from '../../lib/resources';
 import { NOTIFIER_ENV } from '../../lib/settings';
 import { requireEnv } from '../shared/env';
+import { receivesOf } from '../shared/sqs-record';
 
 /** SQS caps a message's visibility timeout at twelve hours. */
 const MAX_VISIBILITY_SECONDS = 12 * 3600;
@@ -140,8 +141,6 @@ async function deadLetter(
   );
   log.warn(LOG_MESSAGES.deadLettered, { reason, queue: NOTIFY_QUEUE.name });
 }
-
-const receivesOf = (record: SQSRecord) => Number(record.attributes.ApproximateReceiveCount ?? '1');
 
 /** Hands the record back to reappear after `delaySeconds`; the record counts as failed. */
 async function retryLater(log: Logger, record: SQSRecord, reason: string, delaySeconds: number) {

@@ -50,6 +50,7 @@ import { CIRCUIT_ENV, PROVIDER_ENV, SYNC_ENV } from '../../lib/settings';
 import { intEnv, requireEnv } from '../shared/env';
 import { cachedFleetInterval, FLEET_SETTINGS_TTL_MS } from '../shared/fleet-settings';
 import { RetryTally, reportSync, tallyRetries } from '../shared/metrics';
+import { receivesOf } from '../shared/sqs-record';
 
 const MINUTE_MS = 60_000;
 /** SQS caps a message's visibility timeout at twelve hours. */
@@ -289,7 +290,7 @@ async function requeueBeforeRedrive(
   record: SQSRecord,
   waitSeconds: number,
 ): Promise<boolean> {
-  const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
+  const receives = receivesOf(record);
   if (receives < source.def.maxReceiveCount) return false;
   try {
     await sqs.send(
@@ -403,8 +404,7 @@ async function settle(
       return;
     case 'transient_error':
     case 'rate_limited': {
-      const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');
-      if (receives >= source.def.maxReceiveCount) {
+      if (receivesOf(record) >= source.def.maxReceiveCount) {
         // The redrive policy would move it silently on the next receive; move it with a reason.
         await deadLetter(source, record, `retries_exhausted:${result.errorCode ?? result.outcome}`);
         return;
